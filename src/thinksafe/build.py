@@ -1,0 +1,90 @@
+"""Turn specs (``openai/gpt-4o``, ``file:prompts.csv``, ``safety:openai/gpt-4o-mini``) into
+components through the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from thinksafe import registry
+from thinksafe.config import ConnectionConfig
+from thinksafe.errors import ConfigError
+from thinksafe.protocols import Judge, Suite, Target
+
+
+def split_target_spec(spec: str) -> tuple[str, str]:
+    provider, sep, model = spec.partition("/")
+    if not sep or not provider or not model:
+        raise ConfigError(
+            f"model spec {spec!r} should look like PROVIDER/MODEL (for example openai/gpt-4o-mini);"
+            f" providers: {', '.join(registry.targets.names())}"
+        )
+    return provider, model
+
+
+def build_target(spec: str, connection: ConnectionConfig | None = None) -> Target:
+    provider, model = split_target_spec(spec)
+    info = registry.targets.get(provider)
+    target: Target = info.factory(
+        provider=provider, model=model, connection=connection or ConnectionConfig()
+    )
+    return target
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A parsed suite spec: ``NAME``, ``NAME@PATH`` or ``NAME:ARG`` (``file:``, ``hf:``)."""
+
+    name: str
+    arg: str | None = None
+    path: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> SuiteSpec:
+        spec = spec.strip()
+        if not spec:
+            raise ConfigError("empty suite spec; run `thinksafe suites` to list suites")
+        head, sep, rest = spec.partition(":")
+        if sep and head in ("file", "hf") and rest:
+            return cls(head, arg=rest)
+        name, sep, path = spec.partition("@")
+        if sep:
+            if not path:
+                raise ConfigError(f"suite spec {spec!r}: give a path after @")
+            return cls(name, path=path)
+        return cls(spec)
+
+
+def build_suite(spec: str, options: Mapping[str, Any] | None = None) -> Suite:
+    parsed = SuiteSpec.parse(spec)
+    info = registry.suites.get(parsed.name)
+    suite: Suite = info.factory(arg=parsed.arg, path=parsed.path, options=dict(options or {}))
+    return suite
+
+
+@dataclass
+class JudgeContext:
+    """What a judge factory may need: a way to build the target a model-based judge calls."""
+
+    connection: ConnectionConfig = field(default_factory=ConnectionConfig)
+    make_target: Callable[[str], Target] | None = None
+
+    def target(self, spec: str) -> Target:
+        if self.make_target is not None:
+            return self.make_target(spec)
+        return build_target(spec, self.connection)
+
+
+def split_judge_spec(spec: str) -> tuple[str, str | None]:
+    name, sep, arg = spec.strip().partition(":")
+    if not name:
+        raise ConfigError(f"judge spec {spec!r} should look like NAME or NAME:TARGET")
+    return name, (arg if sep else None)
+
+
+def build_judge(spec: str, context: JudgeContext | None = None) -> Judge:
+    name, arg = split_judge_spec(spec)
+    info = registry.judges.get(name)
+    judge: Judge = info.factory(arg=arg, context=context or JudgeContext())
+    return judge

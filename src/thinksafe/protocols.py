@@ -1,0 +1,66 @@
+"""One small Protocol per plug point."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
+
+from thinksafe.config import GenerationConfig
+from thinksafe.records import Channel, Completion, JudgeItem, Messages, Sample, Verdict
+
+
+@runtime_checkable
+class Target(Protocol):
+    """A model that can be asked for a completion."""
+
+    @property
+    def spec(self) -> str:
+        """The spec it was built from, e.g. ``openai/gpt-4o-mini``."""
+        ...
+
+    def identity(self) -> dict[str, Any]:
+        """Name and constructor arguments (never secrets): part of every cache key."""
+        ...
+
+    async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
+        """One completion. Raise ``ProviderError`` on failure; the engine retries."""
+        ...
+
+    async def check(self) -> None:
+        """Fail fast with ``TargetUnavailableError`` when the target cannot be used at all."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Suite(Protocol):
+    """A benchmark: a named, described collection of samples."""
+
+    @property
+    def spec(self) -> str: ...
+
+    def load(self) -> Iterable[Sample]: ...
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Reads one channel of one completion and returns a verdict."""
+
+    @property
+    def spec(self) -> str: ...
+
+    @property
+    def channels(self) -> frozenset[Channel]:
+        """The channels this judge can read."""
+        ...
+
+    def identity(self) -> dict[str, Any]:
+        """Name, arguments and prompt version: part of every verdict cache key."""
+        ...
+
+    async def judge(self, item: JudgeItem) -> Verdict:
+        """A verdict; unscorable (never safe) when the judge cannot decide."""
+        ...
+
+    async def aclose(self) -> None: ...
