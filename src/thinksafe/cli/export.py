@@ -1,0 +1,33 @@
+"""``thinksafe export RUN``: per-attempt, per-channel rows as JSONL or CSV."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from thinksafe.cli.app import STORE_HELP, app, open_existing_store
+from thinksafe.store import export as exporter
+
+
+@app.command()
+def export(
+    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix, a name, or latest).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+    ] = None,
+    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+) -> None:
+    """Export a run: one row per attempt, channel and judge, with sample metadata."""
+    with open_existing_store(store) as db:
+        row = db.find_run(run)
+        results = db.load_results(row.id)
+    judges = list(row.spec.get("judges") or [])
+    if output is None:
+        exporter.write(fmt, row.id, results, judges, sys.stdout)
+    else:
+        n = exporter.write_file(fmt, row.id, results, judges, output)
+        print(f"wrote {n} rows to {output}", file=sys.stderr)

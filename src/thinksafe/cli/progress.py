@@ -1,0 +1,49 @@
+"""The progress bar of ``thinksafe run``: done/total, errors, tokens, rate, ETA."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from thinksafe.engine import NullProgress
+from thinksafe.engine import Progress as ProgressSink
+
+
+class RichProgress:
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]assessing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("errors {task.fields[errors]}"),
+            TextColumn("tokens {task.fields[tokens]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task: TaskID | None = None
+
+    def start(self, total: int, cached: int) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task("run", total=total, errors=0, tokens=0)
+
+    def update(self, *, done: int, errors: int, tokens: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=done, errors=errors, tokens=tokens)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def make_progress(console: Console, *, enabled: bool) -> ProgressSink:
+    return RichProgress(console) if enabled else NullProgress()

@@ -1,0 +1,280 @@
+"""``thinksafe run``: assess a model on a suite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from thinksafe.cli.app import app, open_store, stderr, stdout
+from thinksafe.cli.progress import make_progress
+from thinksafe.config import ConnectionConfig, GenerationConfig
+from thinksafe.engine import Runner, RunResult, RunSpec
+from thinksafe.errors import ConfigError
+from thinksafe.metrics.summary import build_summary
+from thinksafe.report.terminal import render_summary
+from thinksafe.retry import RetryPolicy
+
+
+def load_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of option: value")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+class Resolver:
+    """Flags beat THINKSAFE_* environment variables, which beat the --config file, which beats
+    the defaults."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def get(self, name: str, flag: Any, default: Any = None, cast: Any = None) -> Any:
+        if flag is not None and flag != () and flag != []:
+            return flag
+        env = os.environ.get("THINKSAFE_" + name.upper())
+        if env is not None and env != "":
+            value: Any = env
+        elif name in self.config:
+            value = self.config[name]
+        else:
+            return default
+        if cast is not None and value is not None:
+            try:
+                value = cast(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name} = {value!r} is not a valid {cast.__name__}") from None
+        return value
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value)
+
+
+def _extra_body(value: Any) -> dict[str, Any]:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        raise ConfigError("--extra-body must be a JSON object, e.g. '{\"top_k\": 20}'") from None
+    if not isinstance(parsed, dict):
+        raise ConfigError("--extra-body must be a JSON object, e.g. '{\"top_k\": 20}'")
+    return parsed
+
+
+SUITE_COLUMNS = (
+    "id_column",
+    "prompt_column",
+    "messages_column",
+    "category_column",
+    "expected_column",
+    "harm_area_column",
+    "default_expected",
+)
+
+
+@app.command()
+def run(
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Target, e.g. openai/gpt-4o-mini.")
+    ] = None,
+    suite: Annotated[
+        str | None, typer.Option("--suite", "-s", help="Suite: starter, file:PATH, NAME@PATH.")
+    ] = None,
+    judge: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--judge",
+            "-j",
+            help="Judge spec, repeatable (rules, safety:openai/gpt-4o-mini, ...). The first is"
+            " the primary judge. Default: the best offline judge.",
+        ),
+    ] = None,
+    attack: Annotated[
+        list[str] | None, typer.Option("--attack", help="Attack spec, repeatable.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Target server URL (default $OPENAI_BASE_URL).")
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the target's key (OPENAI_API_KEY)."),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Server URL for model-based judges.")
+    ] = None,
+    judge_api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the judge server's key.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Run only the first N samples.")] = None,
+    max_concurrency: Annotated[
+        int | None, typer.Option(help="Concurrent requests to the target (16).")
+    ] = None,
+    judge_concurrency: Annotated[
+        int | None, typer.Option(help="Concurrent calls per judge (16).")
+    ] = None,
+    system_prompt: Annotated[str | None, typer.Option(help="System prompt to prepend.")] = None,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    top_p: Annotated[float | None, typer.Option()] = None,
+    max_tokens: Annotated[int | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    reasoning_effort: Annotated[
+        str | None, typer.Option(help="low, medium or high, for models that take it.")
+    ] = None,
+    extra_body: Annotated[
+        str | None, typer.Option(help="JSON object of extra request fields to pass through.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per request (600).")] = None,
+    max_retries: Annotated[int | None, typer.Option(help="Tries per call (6).")] = None,
+    max_error_rate: Annotated[
+        float | None,
+        typer.Option(help="Exit non-zero (1) when more than this share of calls failed."),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
+    store: Annotated[Path | None, typer.Option(help="SQLite store (./thinksafe.db).")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the summary JSON here.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML file of options (flags and env beat it).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    id_column: Annotated[str | None, typer.Option(help="file: suites: id column.")] = None,
+    prompt_column: Annotated[str | None, typer.Option(help="file: suites: prompt column.")] = None,
+    messages_column: Annotated[
+        str | None, typer.Option(help="file: suites: messages column.")
+    ] = None,
+    category_column: Annotated[
+        str | None, typer.Option(help="file: suites: category column.")
+    ] = None,
+    expected_column: Annotated[
+        str | None, typer.Option(help="file: suites: expected column.")
+    ] = None,
+    harm_area_column: Annotated[
+        str | None, typer.Option(help="file: suites: harm area column.")
+    ] = None,
+    default_expected: Annotated[
+        str | None, typer.Option(help="file: suites: refuse or comply when no column.")
+    ] = None,
+) -> None:
+    """Assess a model on a suite: generate, judge answer and reasoning separately, summarise."""
+    r = Resolver(load_config_file(config))
+    model_spec = r.get("model", model)
+    if not model_spec:
+        raise ConfigError("give a model with --model PROVIDER/MODEL (for example mock/reasoner)")
+    suite_options = {
+        k: r.get(k, v)
+        for k, v in zip(
+            SUITE_COLUMNS,
+            (
+                id_column,
+                prompt_column,
+                messages_column,
+                category_column,
+                expected_column,
+                harm_area_column,
+                default_expected,
+            ),
+        )
+        if r.get(k, v) is not None
+    }
+    max_error = r.get("max_error_rate", max_error_rate, cast=float)
+    if max_error is not None and not 0.0 <= max_error <= 1.0:
+        raise ConfigError("--max-error-rate must be between 0 and 1")
+    concurrency = r.get("max_concurrency", max_concurrency, 16, int)
+    judge_conc = r.get("judge_concurrency", judge_concurrency, 16, int)
+    if concurrency < 1 or judge_conc < 1:
+        raise ConfigError("concurrency must be at least 1")
+    limit_n = r.get("limit", limit, cast=int)
+    if limit_n is not None and limit_n < 1:
+        raise ConfigError("--limit must be at least 1")
+    timeout_s = r.get("timeout", timeout, 600.0, float)
+    spec = RunSpec(
+        model=model_spec,
+        suite=r.get("suite", suite, "starter"),
+        judges=_as_list(r.get("judge", judge)),
+        attacks=_as_list(r.get("attack", attack)) or ("none",),
+        generation=GenerationConfig(
+            system_prompt=r.get("system_prompt", system_prompt),
+            temperature=r.get("temperature", temperature, cast=float),
+            top_p=r.get("top_p", top_p, cast=float),
+            max_tokens=r.get("max_tokens", max_tokens, cast=int),
+            seed=r.get("seed", seed, cast=int),
+            reasoning_effort=r.get("reasoning_effort", reasoning_effort),
+            extra_body=_extra_body(r.get("extra_body", extra_body)),
+        ),
+        connection=ConnectionConfig(
+            base_url=r.get("base_url", base_url),
+            api_key_env=r.get("api_key_env", api_key_env),
+            timeout_s=timeout_s,
+        ),
+        judge_connection=ConnectionConfig(
+            base_url=r.get("judge_base_url", judge_base_url),
+            api_key_env=r.get("judge_api_key_env", judge_api_key_env),
+            timeout_s=timeout_s,
+        ),
+        suite_options=suite_options,
+        limit=limit_n,
+        name=r.get("name", name),
+        max_concurrency=concurrency,
+        judge_concurrency=judge_conc,
+        max_error_rate=max_error,
+        retry=RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int)),
+    )
+    out = stdout()
+    with open_store(r.get("store", store)) as db:
+        bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
+        runner = Runner(spec, db, progress=bar)
+        result = asyncio.run(runner.run())
+        summary = summarise(result, db)
+        status = "aborted" if result.aborted else "complete"
+        db.finish_run(result.run_id, status, summary)
+    render_summary(summary, out)
+    path = r.get("json", json_path)
+    if path is not None:
+        Path(path).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")
+    calls = f"{result.model_calls} model calls, {result.judge_calls} judge calls"
+    out.print(f"run {result.run_id} ({'resumed' if result.resumed else 'new'}; {calls})")
+    if result.aborted:
+        stderr().print(f"stopped early: {result.aborted}")
+        raise typer.Exit(1)
+    if max_error is not None and result.error_rate > max_error:
+        stderr().print(
+            f"{result.errors} of {len(result.results)} attempts failed"
+            f" ({result.error_rate:.1%}), more than --max-error-rate {max_error}"
+        )
+        raise typer.Exit(1)
+
+
+def summarise(result: RunResult, db: Any) -> dict[str, Any]:
+    row = db.get_run(result.run_id)
+    run_info = {"id": result.run_id, **(row.spec if row else {})}
+    return build_summary(
+        result.results,
+        judges=list(result.judges),
+        run=run_info,
+        judge_notes=result.judge_notes,
+    )

@@ -1,0 +1,43 @@
+"""``thinksafe runs`` and ``thinksafe show RUN``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from thinksafe.cli.app import STORE_HELP, app, open_existing_store, stdout
+from thinksafe.report.terminal import render_summary
+
+
+@app.command()
+def runs(
+    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+) -> None:
+    """List the runs in the store."""
+    with open_existing_store(store) as db:
+        rows = db.list_runs()
+    table = Table(title=f"{len(rows)} runs")
+    for col in ("run", "name", "model", "suite", "status", "updated"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row.id, row.name or "", row.model, row.suite, row.status, row.updated_at)
+    stdout().print(table)
+
+
+@app.command()
+def show(
+    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix, a name, or latest).")],
+    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+) -> None:
+    """Print a run's summary tables again."""
+    with open_existing_store(store) as db:
+        row = db.find_run(run)
+    out = stdout()
+    if row.summary is None:
+        out.print(f"run {row.id} is {row.status} and has no summary yet; run it again to finish")
+        raise typer.Exit(1)
+    render_summary(row.summary, out)
+    out.print(f"run {row.id} ({row.status})")

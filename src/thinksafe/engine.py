@@ -1,0 +1,435 @@
+"""The engine: schedules generation and judging, retries, caches, resumes.
+
+Generation workers (one pool per target, ``max_concurrency`` wide) pull attempts from a queue;
+each finished completion is handed straight to the judges (each with its own pool), so judging
+overlaps generation. Every completion and verdict is keyed by content and written to the store
+in batches; a run is identified by a hash of everything that defines it, so the same command run
+again reopens the same run, finds everything in the cache and makes no model call, and a run
+that was killed picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from thinksafe import registry
+from thinksafe.attacks import build_attack
+from thinksafe.build import JudgeContext, build_judge, build_suite, build_target
+from thinksafe.config import ConnectionConfig, GenerationConfig
+from thinksafe.errors import ConfigError, ProviderError, UserError
+from thinksafe.protocols import Judge, Target
+from thinksafe.records import (
+    Attempt,
+    AttemptResult,
+    Channel,
+    Completion,
+    JudgeItem,
+    Sample,
+    Verdict,
+    content_hash,
+    messages_to_list,
+)
+from thinksafe.retry import RetryPolicy, call_with_retries
+from thinksafe.store.sqlite import Store
+
+DEFAULT_JUDGES: tuple[str, ...] = ("offline", "rules")
+JUDGE_ERROR_PREFIX = "judge call failed: "
+
+
+def default_judge() -> str:
+    """The best judge that needs no model: the trained offline judge when it is installed,
+    else the rules refusal detector."""
+    names = registry.judges.names()
+    for name in DEFAULT_JUDGES:
+        if name in names:
+            return name
+    raise ConfigError("no offline judge is registered; pass --judge")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a run. Its hash (with the samples') is the run id."""
+
+    model: str
+    suite: str
+    judges: tuple[str, ...] = ()
+    attacks: tuple[str, ...] = ("none",)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    connection: ConnectionConfig = field(default_factory=ConnectionConfig)
+    judge_connection: ConnectionConfig = field(default_factory=ConnectionConfig)
+    suite_options: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    name: str | None = None
+    max_concurrency: int = 16
+    judge_concurrency: int = 16
+    max_error_rate: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+class Progress(Protocol):
+    def start(self, total: int, cached: int) -> None: ...
+
+    def update(self, *, done: int, errors: int, tokens: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int, cached: int) -> None:
+        pass
+
+    def update(self, *, done: int, errors: int, tokens: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    resumed: bool
+    results: list[AttemptResult]
+    judges: tuple[str, ...]
+    judge_notes: dict[str, str]
+    model_calls: int
+    judge_calls: int
+    errors: int
+    aborted: str | None = None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / len(self.results) if self.results else 0.0
+
+
+def completion_key(target: Target, config: GenerationConfig, attempt: Attempt) -> str:
+    return content_hash(
+        "completion", target.identity(), config.to_dict(), messages_to_list(attempt.messages)
+    )
+
+
+def verdict_key(judge: Judge, item: JudgeItem) -> str:
+    return content_hash(
+        "verdict",
+        judge.identity(),
+        item.channel,
+        item.sample.expected,
+        messages_to_list(item.attempt.messages),
+        item.text,
+        item.truncated,
+    )
+
+
+def judge_items(sample: Sample, attempt: Attempt, completion: Completion) -> list[JudgeItem]:
+    """The channels of a completion that a judge should read."""
+    if completion.status != "ok":
+        return []
+    items: list[JudgeItem] = []
+    if completion.answer.strip():
+        items.append(
+            JudgeItem(sample, attempt, "answer", completion.answer, completion.answer_truncated)
+        )
+    if completion.reasoning.strip():
+        items.append(
+            JudgeItem(
+                sample,
+                attempt,
+                "reasoning",
+                completion.reasoning,
+                completion.reasoning_kind == "truncated",
+            )
+        )
+    return items
+
+
+def judge_note(judge: Judge) -> str:
+    name = judge.spec.split(":", 1)[0]
+    try:
+        info = registry.judges.get(name)
+    except UserError:
+        return judge.spec
+    note = str(info.meta.get("note") or info.description)
+    return f"{judge.spec}: {note}"
+
+
+class Runner:
+    """Runs one RunSpec against one store."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        store: Store,
+        *,
+        progress: Progress | None = None,
+        target_factory: Callable[[str, ConnectionConfig], Target] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.progress = progress or NullProgress()
+        self._make_target = target_factory or build_target
+        self._done = 0
+        self._errors = 0
+        self._tokens = 0
+        self._model_calls = 0
+        self._judge_calls = 0
+        self._abort: str | None = None
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def load_samples(self) -> list[Sample]:
+        suite = build_suite(self.spec.suite, self.spec.suite_options)
+        samples = list(suite.load())
+        if self.spec.limit is not None:
+            samples = samples[: self.spec.limit]
+        if not samples:
+            raise UserError(f"suite {self.spec.suite!r} has no samples to run")
+        return samples
+
+    def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
+        attacks = [build_attack(a) for a in self.spec.attacks]
+        attempts: list[Attempt] = []
+        seen: set[str] = set()
+        for sample in samples:
+            for attack in attacks:
+                for attempt in attack.apply(sample):
+                    if attempt.id not in seen:
+                        seen.add(attempt.id)
+                        attempts.append(attempt)
+        return attempts
+
+    def run_id(self, target: Target, judges: Sequence[Judge], attempts: Sequence[Attempt]) -> str:
+        return content_hash(
+            "run",
+            self.spec.name,
+            target.identity(),
+            self.spec.generation.to_dict(),
+            self.spec.suite,
+            self.spec.attacks,
+            [j.identity() for j in judges],
+            [a.id for a in attempts],
+        )[:12]
+
+    def describe(self, target: Target, judges: Sequence[Judge], n_samples: int) -> dict[str, Any]:
+        """The run's full configuration as stored and reported. Never holds a secret."""
+        return {
+            "model": self.spec.model,
+            "target": target.identity(),
+            "suite": self.spec.suite,
+            "suite_options": self.spec.suite_options,
+            "limit": self.spec.limit,
+            "samples": n_samples,
+            "attacks": list(self.spec.attacks),
+            "judges": [j.spec for j in judges],
+            "judge_identities": [j.identity() for j in judges],
+            "generation": self.spec.generation.to_dict(),
+            "max_concurrency": self.spec.max_concurrency,
+            "judge_concurrency": self.spec.judge_concurrency,
+            "name": self.spec.name,
+        }
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self) -> RunResult:
+        samples = self.load_samples()
+        by_id = {s.id: s for s in samples}
+        attempts = self.make_attempts(samples)
+        target = self._make_target(self.spec.model, self.spec.connection)
+        judge_specs = self.spec.judges or (default_judge(),)
+        context = JudgeContext(
+            connection=self.spec.judge_connection,
+            make_target=lambda s: self._make_target(s, self.spec.judge_connection),
+        )
+        judges = [build_judge(j, context) for j in judge_specs]
+        try:
+            return await self._run(target, judges, samples, by_id, attempts)
+        finally:
+            await target.aclose()
+            for j in judges:
+                await j.aclose()
+
+    async def _run(
+        self,
+        target: Target,
+        judges: list[Judge],
+        samples: list[Sample],
+        by_id: dict[str, Sample],
+        attempts: list[Attempt],
+    ) -> RunResult:
+        spec = self.spec
+        keys = [completion_key(target, spec.generation, a) for a in attempts]
+        run_id = self.run_id(target, judges, attempts)
+        resumed = self.store.start_run(
+            run_id,
+            name=spec.name,
+            model=spec.model,
+            suite=spec.suite,
+            spec=self.describe(target, judges, len(samples)),
+            samples=samples,
+            attempts=list(zip(attempts, keys)),
+        )
+        cached = self.store.get_completions(keys)
+        todo = [(a, k) for a, k in zip(attempts, keys) if k not in cached]
+        if todo:
+            await target.check()
+
+        completions: dict[str, Completion] = {}
+        verdicts: dict[str, dict[tuple[str, Channel], Verdict]] = {}
+        total = len(attempts)
+        self.progress.start(total, total - len(todo))
+
+        judge_queues: list[asyncio.Queue[tuple[Attempt, JudgeItem] | None]] = [
+            asyncio.Queue(maxsize=spec.judge_concurrency * 4) for _ in judges
+        ]
+        pending_judging: dict[str, int] = {}
+
+        def finish_attempt(attempt_id: str) -> None:
+            self._done += 1
+            self.progress.update(done=self._done, errors=self._errors, tokens=self._tokens)
+
+        async def submit_for_judging(attempt: Attempt, completion: Completion) -> None:
+            sample = by_id[attempt.sample_id]
+            items = judge_items(sample, attempt, completion)
+            work: list[tuple[int, JudgeItem, str]] = []
+            for ji, judge in enumerate(judges):
+                for item in items:
+                    if item.channel in judge.channels:
+                        work.append((ji, item, verdict_key(judge, item)))
+            found = self.store.get_verdicts(k for _, _, k in work) if work else {}
+            remaining = 0
+            for ji, _item, key in work:
+                v = found.get(key)
+                if v is not None and v.judge == judges[ji].spec:
+                    record_verdict(attempt, key, v, cache=False)
+                else:
+                    remaining += 1
+            if remaining == 0:
+                finish_attempt(attempt.id)
+                return
+            pending_judging[attempt.id] = remaining
+            for ji, item, key in work:
+                if key not in found or found[key].judge != judges[ji].spec:
+                    await judge_queues[ji].put((attempt, item))
+
+        def record_verdict(attempt: Attempt, key: str, verdict: Verdict, *, cache: bool) -> None:
+            verdicts.setdefault(attempt.id, {})[(verdict.judge, verdict.channel)] = verdict
+            self.store.put_verdict(run_id, attempt.id, key, verdict, cache=cache)
+
+        async def judge_worker(ji: int) -> None:
+            judge = judges[ji]
+            queue = judge_queues[ji]
+            while True:
+                entry = await queue.get()
+                if entry is None:
+                    return
+                attempt, item = entry
+                key = verdict_key(judge, item)
+                try:
+                    verdict = await call_with_retries(
+                        lambda item=item: judge.judge(item),  # type: ignore[misc]
+                        spec.retry,
+                    )
+                    cache = True
+                except ProviderError as exc:
+                    verdict = Verdict(
+                        judge=judge.spec,
+                        channel=item.channel,
+                        label="unscorable",
+                        rationale=JUDGE_ERROR_PREFIX + str(exc),
+                    )
+                    cache = False
+                self._judge_calls += 1
+                if verdict.judge != judge.spec:
+                    verdict = Verdict(**{**verdict.to_dict(), "judge": judge.spec})
+                record_verdict(attempt, key, verdict, cache=cache)
+                pending_judging[attempt.id] -= 1
+                if pending_judging[attempt.id] == 0:
+                    del pending_judging[attempt.id]
+                    finish_attempt(attempt.id)
+
+        gen_queue: asyncio.Queue[tuple[Attempt, str] | None] = asyncio.Queue()
+        for entry in todo:
+            gen_queue.put_nowait(entry)
+        max_errors = int(spec.max_error_rate * total) if spec.max_error_rate is not None else None
+
+        async def generate(attempt: Attempt) -> Completion:
+            started = time.perf_counter()
+            try:
+                return await call_with_retries(
+                    lambda: target.generate(attempt.messages, spec.generation), spec.retry
+                )
+            except ProviderError as exc:
+                return Completion(error=str(exc), latency_s=time.perf_counter() - started)
+
+        async def gen_worker() -> None:
+            while self._abort is None:
+                entry = await gen_queue.get()
+                if entry is None:
+                    return
+                attempt, key = entry
+                completion = await generate(attempt)
+                self._model_calls += 1
+                completions[attempt.id] = completion
+                self._tokens += completion.usage.prompt_tokens + completion.usage.completion_tokens
+                if completion.error is not None:
+                    self._errors += 1
+                    self.store.set_attempt_error(run_id, attempt.id, completion)
+                    if max_errors is not None and self._errors > max_errors:
+                        self._abort = (
+                            f"{self._errors} of {total} attempts failed, past --max-error-rate"
+                            f" {spec.max_error_rate}"
+                        )
+                else:
+                    self.store.put_completion(key, target.spec, completion)
+                    self.store.set_attempt_error(run_id, attempt.id, None)
+                await submit_for_judging(attempt, completion)
+
+        judge_tasks = [
+            asyncio.create_task(judge_worker(ji))
+            for ji in range(len(judges))
+            for _ in range(spec.judge_concurrency)
+        ]
+        try:
+            for attempt, key in zip(attempts, keys):
+                if key in cached:
+                    completions[attempt.id] = cached[key]
+                    await submit_for_judging(attempt, cached[key])
+            n_workers = min(spec.max_concurrency, max(1, len(todo)))
+            for _ in range(n_workers):
+                gen_queue.put_nowait(None)
+            await asyncio.gather(*(gen_worker() for _ in range(n_workers)))
+            for queue in judge_queues:
+                for _ in range(spec.judge_concurrency):
+                    await queue.put(None)
+            await asyncio.gather(*judge_tasks)
+        finally:
+            for task in judge_tasks:
+                task.cancel()
+            self.store.flush()
+            self.progress.stop()
+
+        results = [
+            AttemptResult(
+                sample=by_id[a.sample_id],
+                attempt=a,
+                completion=completions.get(a.id)
+                or Completion(error="not run (the run was stopped early)"),
+                verdicts=verdicts.get(a.id, {}),
+            )
+            for a in attempts
+        ]
+        errors = sum(1 for r in results if r.completion.error is not None)
+        return RunResult(
+            run_id=run_id,
+            resumed=resumed,
+            results=results,
+            judges=tuple(j.spec for j in judges),
+            judge_notes={j.spec: judge_note(j) for j in judges},
+            model_calls=self._model_calls,
+            judge_calls=self._judge_calls,
+            errors=errors,
+            aborted=self._abort,
+        )

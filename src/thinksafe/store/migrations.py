@@ -1,0 +1,63 @@
+"""Ordered schema migrations. Append only: never edit a migration that has shipped."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: runs, their samples and attempts, the content-addressed caches, and the verdicts a run
+    # uses. A failed call is kept on the run's attempt row (error_json), never in the cache, so a
+    # re-run tries it again.
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        model TEXT NOT NULL,
+        suite TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        summary_json TEXT
+    );
+    CREATE TABLE run_samples (
+        run_id TEXT NOT NULL,
+        sample_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        sample_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, sample_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_attempts (
+        run_id TEXT NOT NULL,
+        attempt_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        sample_id TEXT NOT NULL,
+        attempt_json TEXT NOT NULL,
+        completion_key TEXT NOT NULL,
+        error_json TEXT,
+        PRIMARY KEY (run_id, attempt_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE completions (
+        key TEXT PRIMARY KEY,
+        target TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        completion_json TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE verdicts (
+        key TEXT PRIMARY KEY,
+        judge TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        verdict_json TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE run_verdicts (
+        run_id TEXT NOT NULL,
+        attempt_id TEXT NOT NULL,
+        judge TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        verdict_key TEXT NOT NULL,
+        verdict_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, attempt_id, judge, channel)
+    ) WITHOUT ROWID;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,374 @@
+"""The SQLite store: runs, content-addressed caches of completions and verdicts, batched writes.
+
+One connection per Store, used from the event loop's thread. Writes are buffered and committed
+in batches (by count or age), so a run killed at any moment loses at most the last batch, which
+the next run recomputes; primary keys make every write idempotent, so nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from thinksafe.errors import DataError
+from thinksafe.records import (
+    Attempt,
+    AttemptResult,
+    Channel,
+    Completion,
+    Sample,
+    Verdict,
+    canonical_json,
+)
+from thinksafe.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+DEFAULT_PATH = "thinksafe.db"
+_CHUNK = 500
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    name: str | None
+    created_at: str
+    updated_at: str
+    status: str
+    model: str
+    suite: str
+    spec: dict[str, Any]
+    summary: dict[str, Any] | None
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Store:
+    """A thinksafe SQLite database."""
+
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        batch_size: int = 256,
+        batch_age_s: float = 0.5,
+    ) -> None:
+        self.path = str(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise DataError(f"cannot open store {self.path}: {exc}; pass --store PATH") from None
+        self._db.execute("PRAGMA busy_timeout=10000")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise DataError(
+                f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
+            ) from None
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+        self._batch_size = batch_size
+        self._batch_age_s = batch_age_s
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._oldest_pending = 0.0
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise DataError(
+                f"{self.path} was written by a newer thinksafe (schema {version});"
+                " upgrade thinksafe to read it"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={number + 1}")
+            self._db.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- batched writes --------------------------------------------------------------------
+
+    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
+        if not self._pending:
+            self._oldest_pending = time.monotonic()
+        self._pending.append((sql, params))
+        if (
+            len(self._pending) >= self._batch_size
+            or time.monotonic() - self._oldest_pending >= self._batch_age_s
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        self._db.execute("BEGIN")
+        try:
+            for sql, params in pending:
+                self._db.execute(sql, params)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        name: str | None,
+        model: str,
+        suite: str,
+        spec: dict[str, Any],
+        samples: Sequence[Sample],
+        attempts: Sequence[tuple[Attempt, str]],
+    ) -> bool:
+        """Create the run (or reopen it). Returns True when the run already existed."""
+        now = now_iso()
+        existed = self.get_run(run_id) is not None
+        self._db.execute("BEGIN")
+        try:
+            if existed:
+                self._db.execute(
+                    "UPDATE runs SET status='running', updated_at=? WHERE id=?", (now, run_id)
+                )
+            else:
+                self._db.execute(
+                    "INSERT INTO runs (id, name, created_at, updated_at, status, model, suite,"
+                    " spec_json) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                    (run_id, name, now, now, model, suite, canonical_json(spec)),
+                )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO run_samples (run_id, sample_id, position, sample_json)"
+                " VALUES (?, ?, ?, ?)",
+                ((run_id, s.id, i, canonical_json(s.to_dict())) for i, s in enumerate(samples)),
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO run_attempts (run_id, attempt_id, position, sample_id,"
+                " attempt_json, completion_key) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (run_id, a.id, i, a.sample_id, canonical_json(a.to_dict()), key)
+                    for i, (a, key) in enumerate(attempts)
+                ),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return existed
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any] | None) -> None:
+        self.flush()
+        self._db.execute(
+            "UPDATE runs SET status=?, updated_at=?, summary_json=? WHERE id=?",
+            (status, now_iso(), canonical_json(summary) if summary is not None else None, run_id),
+        )
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        self.flush()
+        self._db.execute(
+            "UPDATE runs SET status=?, updated_at=? WHERE id=?", (status, now_iso(), run_id)
+        )
+
+    def _run_row(self, row: tuple[Any, ...]) -> RunRow:
+        return RunRow(
+            id=row[0],
+            name=row[1],
+            created_at=row[2],
+            updated_at=row[3],
+            status=row[4],
+            model=row[5],
+            suite=row[6],
+            spec=json.loads(row[7]),
+            summary=json.loads(row[8]) if row[8] else None,
+        )
+
+    _RUN_COLUMNS = "id, name, created_at, updated_at, status, model, suite, spec_json, summary_json"
+
+    def get_run(self, run_id: str) -> RunRow | None:
+        row = self._db.execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)
+        ).fetchone()
+        return self._run_row(row) if row else None
+
+    def find_run(self, ref: str) -> RunRow:
+        """A run by id, unique id prefix, name, or ``latest``."""
+        if ref == "latest":
+            row = self._db.execute(
+                f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY updated_at DESC, rowid DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                raise DataError(f"no runs in {self.path}; start one with `thinksafe run`")
+            return self._run_row(row)
+        rows = self._db.execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id LIKE ? OR name=?"
+            " ORDER BY updated_at DESC",
+            (ref.replace("%", "") + "%", ref),
+        ).fetchall()
+        exact = [r for r in rows if r[0] == ref or r[1] == ref]
+        if len(exact) == 1 or (len(rows) == 1):
+            return self._run_row((exact or rows)[0])
+        if not rows:
+            raise DataError(f"no run {ref!r} in {self.path}; list runs with `thinksafe runs`")
+        raise DataError(f"run {ref!r} is ambiguous ({len(rows)} runs match); give more of its id")
+
+    def list_runs(self) -> list[RunRow]:
+        rows = self._db.execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY created_at DESC, rowid DESC"
+        ).fetchall()
+        return [self._run_row(r) for r in rows]
+
+    # -- caches ----------------------------------------------------------------------------
+
+    def get_completions(self, keys: Iterable[str]) -> dict[str, Completion]:
+        unique = sorted(set(keys))
+        out: dict[str, Completion] = {}
+        for chunk in _chunks(unique):
+            marks = ",".join("?" * len(chunk))
+            for key, js in self._db.execute(
+                f"SELECT key, completion_json FROM completions WHERE key IN ({marks})", chunk
+            ):
+                out[key] = Completion.from_dict(json.loads(js))
+        return out
+
+    def put_completion(self, key: str, target: str, completion: Completion) -> None:
+        if completion.error is not None:
+            raise ValueError("failed completions are not cached")
+        self._queue(
+            "INSERT OR IGNORE INTO completions (key, target, created_at, completion_json)"
+            " VALUES (?, ?, ?, ?)",
+            (key, target, now_iso(), canonical_json(completion.to_dict())),
+        )
+
+    def set_attempt_error(
+        self, run_id: str, attempt_id: str, completion: Completion | None
+    ) -> None:
+        self._queue(
+            "UPDATE run_attempts SET error_json=? WHERE run_id=? AND attempt_id=?",
+            (
+                canonical_json(completion.to_dict()) if completion is not None else None,
+                run_id,
+                attempt_id,
+            ),
+        )
+
+    def get_verdicts(self, keys: Iterable[str]) -> dict[str, Verdict]:
+        unique = sorted(set(keys))
+        out: dict[str, Verdict] = {}
+        for chunk in _chunks(unique):
+            marks = ",".join("?" * len(chunk))
+            for key, js in self._db.execute(
+                f"SELECT key, verdict_json FROM verdicts WHERE key IN ({marks})", chunk
+            ):
+                out[key] = Verdict.from_dict(json.loads(js))
+        return out
+
+    def put_verdict(
+        self,
+        run_id: str,
+        attempt_id: str,
+        key: str,
+        verdict: Verdict,
+        *,
+        cache: bool = True,
+    ) -> None:
+        js = canonical_json(verdict.to_dict())
+        if cache:
+            self._queue(
+                "INSERT OR IGNORE INTO verdicts (key, judge, channel, created_at, verdict_json)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, verdict.judge, verdict.channel, now_iso(), js),
+            )
+        self._queue(
+            "INSERT OR REPLACE INTO run_verdicts (run_id, attempt_id, judge, channel,"
+            " verdict_key, verdict_json) VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, attempt_id, verdict.judge, verdict.channel, key, js),
+        )
+
+    # -- reading a run back ----------------------------------------------------------------
+
+    def load_results(self, run_id: str) -> list[AttemptResult]:
+        """Every attempt of a run with its completion and verdicts, in run order. Attempts not
+        yet done come back with an error completion that says so."""
+        self.flush()
+        samples: dict[str, Sample] = {
+            sid: Sample.from_dict(json.loads(js))
+            for sid, js in self._db.execute(
+                "SELECT sample_id, sample_json FROM run_samples WHERE run_id=?", (run_id,)
+            )
+        }
+        verdicts: dict[str, dict[tuple[str, Channel], Verdict]] = {}
+        for attempt_id, js in self._db.execute(
+            "SELECT attempt_id, verdict_json FROM run_verdicts WHERE run_id=?", (run_id,)
+        ):
+            v = Verdict.from_dict(json.loads(js))
+            verdicts.setdefault(attempt_id, {})[(v.judge, v.channel)] = v
+        rows = self._db.execute(
+            "SELECT a.attempt_id, a.attempt_json, a.error_json, c.completion_json"
+            " FROM run_attempts a LEFT JOIN completions c ON c.key = a.completion_key"
+            " WHERE a.run_id=? ORDER BY a.position",
+            (run_id,),
+        ).fetchall()
+        out: list[AttemptResult] = []
+        for attempt_id, attempt_js, error_js, completion_js in rows:
+            attempt = Attempt.from_dict(json.loads(attempt_js))
+            if completion_js is not None:
+                completion = Completion.from_dict(json.loads(completion_js))
+            elif error_js is not None:
+                completion = Completion.from_dict(json.loads(error_js))
+            else:
+                completion = Completion(error="not run yet (the run was interrupted)")
+            out.append(
+                AttemptResult(
+                    sample=samples[attempt.sample_id],
+                    attempt=attempt,
+                    completion=completion,
+                    verdicts=verdicts.get(attempt_id, {}),
+                )
+            )
+        return out
+
+    def count_rows(self, table: str) -> int:
+        if table not in {
+            "runs",
+            "run_samples",
+            "run_attempts",
+            "completions",
+            "verdicts",
+            "run_verdicts",
+        }:
+            raise ValueError(table)
+        return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def iter_text_dump(self) -> Iterator[str]:
+        """Every stored text value, for tests that check no secret reached the store."""
+        yield from self._db.iterdump()

@@ -1,0 +1,142 @@
+"""Bad input ends with one clear line on stderr and exit code 2, with no traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "thinksafe.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unknown_provider(tmp_path: Path) -> None:
+    proc = run_cli("run", "--model", "nosuch/model", "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(proc, "unknown target", "nosuch", "openai")
+
+
+def test_model_without_provider(tmp_path: Path) -> None:
+    proc = run_cli("run", "--model", "gpt-4o", "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(proc, "PROVIDER/MODEL")
+
+
+def test_missing_key_for_remote_server(tmp_path: Path) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--base-url",
+        "https://api.example.invalid/v1",
+        "--store",
+        str(tmp_path / "s.db"),
+    )
+    assert_one_line_error(proc, "OPENAI_API_KEY")
+
+
+def test_missing_named_key_variable(tmp_path: Path) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "openai/m",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--api-key-env",
+        "MY_MISSING_KEY",
+        "--store",
+        str(tmp_path / "s.db"),
+    )
+    assert_one_line_error(proc, "MY_MISSING_KEY")
+
+
+def test_unreachable_base_url(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    proc = run_cli(
+        "run", "--model", "openai/m", "--base-url", url, "--store", str(tmp_path / "s.db")
+    )
+    assert_one_line_error(proc, "cannot reach", url)
+
+
+def test_unknown_suite(tmp_path: Path) -> None:
+    proc = run_cli(
+        "run", "--model", "mock/refuser", "--suite", "nosuch", "--store", str(tmp_path / "s.db")
+    )
+    assert_one_line_error(proc, "unknown suite", "nosuch")
+
+
+def test_malformed_suite_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "prompt": "hello"}\n{"id": "b", "prompt": \n', encoding="utf-8")
+    proc = run_cli(
+        "run", "--model", "mock/refuser", "--suite", f"file:{bad}", "--store", str(tmp_path / "s.db")
+    )
+    assert_one_line_error(proc, "bad.jsonl:2")
+
+
+def test_missing_suite_file(tmp_path: Path) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "mock/refuser",
+        "--suite",
+        f"file:{tmp_path / 'nope.csv'}",
+        "--store",
+        str(tmp_path / "s.db"),
+    )
+    assert_one_line_error(proc, "nope.csv")
+
+
+def test_unknown_judge(tmp_path: Path) -> None:
+    proc = run_cli(
+        "run", "--model", "mock/refuser", "--judge", "nosuch", "--store", str(tmp_path / "s.db")
+    )
+    assert_one_line_error(proc, "unknown judge", "nosuch")
+
+
+def test_show_unknown_run(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    ok = run_cli("run", "--model", "mock/refuser", "--limit", "2", "--store", str(store))
+    assert ok.returncode == 0, ok.stderr
+    proc = run_cli("show", "zzzz", "--store", str(store))
+    assert_one_line_error(proc, "no run", "thinksafe runs")
+
+
+def test_store_that_is_not_a_database(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    store.write_bytes(b"this is not sqlite at all" * 100)
+    proc = run_cli("run", "--model", "mock/refuser", "--limit", "2", "--store", str(store))
+    assert_one_line_error(proc, "s.db")
+
+
+@pytest.mark.parametrize("flag", ["--max-error-rate=2", "--max-concurrency=0", "--limit=0"])
+def test_bad_numbers(tmp_path: Path, flag: str) -> None:
+    proc = run_cli("run", "--model", "mock/refuser", flag, "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(proc)
