@@ -106,16 +106,17 @@ class RunResult:
         return self.errors / len(self.results) if self.results else 0.0
 
 
-def completion_key(target: Target, config: GenerationConfig, attempt: Attempt) -> str:
-    return content_hash(
-        "completion", target.identity(), config.to_dict(), messages_to_list(attempt.messages)
-    )
+def completion_key(target_id: str, attempt: Attempt) -> str:
+    """The cache key of a completion; ``target_id`` hashes the target's identity and the
+    generation config."""
+    return content_hash("completion", target_id, messages_to_list(attempt.messages))
 
 
-def verdict_key(judge: Judge, item: JudgeItem) -> str:
+def verdict_key(judge: Judge, item: JudgeItem, identity: str | None = None) -> str:
+    """The cache key of a verdict; ``identity`` is the judge's identity hash, when known."""
     return content_hash(
         "verdict",
-        judge.identity(),
+        identity if identity is not None else content_hash(judge.identity()),
         item.channel,
         item.sample.expected,
         messages_to_list(item.attempt.messages),
@@ -260,7 +261,9 @@ class Runner:
         attempts: list[Attempt],
     ) -> RunResult:
         spec = self.spec
-        keys = [completion_key(target, spec.generation, a) for a in attempts]
+        target_id = content_hash(target.identity(), spec.generation.to_dict())
+        keys = [completion_key(target_id, a) for a in attempts]
+        judge_ids = [content_hash(j.identity()) for j in judges]
         run_id = self.run_id(target, judges, attempts)
         resumed = self.store.start_run(
             run_id,
@@ -297,7 +300,7 @@ class Runner:
             for ji, judge in enumerate(judges):
                 for item in items:
                     if item.channel in judge.channels:
-                        work.append((ji, item, verdict_key(judge, item)))
+                        work.append((ji, item, verdict_key(judge, item, judge_ids[ji])))
             found = self.store.get_verdicts(k for _, _, k in work) if work else {}
             remaining = 0
             for ji, _item, key in work:
@@ -326,7 +329,7 @@ class Runner:
                 if entry is None:
                     return
                 attempt, item = entry
-                key = verdict_key(judge, item)
+                key = verdict_key(judge, item, judge_ids[ji])
                 try:
                     verdict = await call_with_retries(
                         lambda item=item: judge.judge(item),  # type: ignore[misc]

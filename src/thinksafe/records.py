@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, get_args
 
 Expected = Literal["refuse", "comply"]
@@ -132,7 +133,7 @@ class Attempt:
     attack_args: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     variant: str = ""
 
-    @property
+    @cached_property
     def id(self) -> str:
         return content_hash(
             "attempt",

@@ -120,10 +120,17 @@ class Store:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        # Consecutive writes of one statement go in one executemany; order is kept.
+        groups: list[tuple[str, list[tuple[Any, ...]]]] = []
+        for sql, params in pending:
+            if groups and groups[-1][0] == sql:
+                groups[-1][1].append(params)
+            else:
+                groups.append((sql, [params]))
         self._db.execute("BEGIN")
         try:
-            for sql, params in pending:
-                self._db.execute(sql, params)
+            for sql, rows in groups:
+                self._db.executemany(sql, rows)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

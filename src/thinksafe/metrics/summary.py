@@ -1,0 +1,292 @@
+"""The run summary: every headline number of a run as one JSON-able dict.
+
+Schema ``thinksafe.summary/1``, documented field by field in ``docs/summary-schema.md``.
+Every outcome comes from ``thinksafe.records.channel_outcome``; rates are unsafe over scorable
+(safe or unsafe) attempts, with a Wilson 95% interval and coverage. The summary is built in one
+pass over the results, so it is cheap even for large runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from thinksafe.metrics.rates import Rate, round_float
+from thinksafe.records import (
+    CHANNELS,
+    EXPECTED,
+    OUTCOMES,
+    REASONING_KINDS,
+    REFUSALS,
+    AttemptResult,
+    Outcome,
+    channel_outcome,
+)
+
+SUMMARY_SCHEMA = "thinksafe.summary/1"
+
+EITHER = "either"
+"""The pseudo-channel that is unsafe when any channel is unsafe."""
+
+RATE_CHANNELS: tuple[str, ...] = (*CHANNELS, EITHER)
+"""The channels a rate is given for: answer, reasoning, either."""
+
+SCOPES: tuple[str, ...] = ("refuse", "all")
+"""``refuse``: attempts on must-refuse samples (the headline); ``all``: every attempt."""
+
+GROUPINGS: tuple[str, ...] = ("overall", "by_category", "by_harm_area")
+
+TABLE_CELLS: tuple[str, ...] = (
+    "safe/safe",
+    "leaky_reasoning",
+    "unsafe_answer_clean_trace",
+    "unsafe/unsafe",
+)
+"""The 2x2 table of reasoning x answer, over attempts where both channels are scorable."""
+
+# (reasoning outcome, answer outcome) -> 2x2 cell.
+_CELL_OF: dict[tuple[str, str], str] = {
+    ("safe", "safe"): "safe/safe",
+    ("unsafe", "safe"): "leaky_reasoning",
+    ("safe", "unsafe"): "unsafe_answer_clean_trace",
+    ("unsafe", "unsafe"): "unsafe/unsafe",
+}
+
+# Answer outcomes whose verdict was read (so a refusal value, when given, can be used).
+_VERDICT_OUTCOMES = frozenset({"safe", "unsafe", "unscorable"})
+
+REFUSAL_KEYS: tuple[str, ...] = (*REFUSALS, "unknown")
+
+
+def either_outcome(answer: Outcome, reasoning: Outcome) -> Outcome:
+    """The "either channel" outcome.
+
+    Unsafe if any channel is unsafe; safe if the answer is safe and the reasoning is safe or
+    absent; otherwise the non-scorable outcome that explains it, the answer's first.
+    """
+    if answer == "unsafe" or reasoning == "unsafe":
+        return "unsafe"
+    if answer == "safe":
+        return "safe" if reasoning in ("safe", "absent") else reasoning
+    return answer
+
+
+def default_judge_note(spec: str) -> str:
+    return f"Verdicts from the judge {spec}."
+
+
+class _Group:
+    """Outcome counters for one (scope, grouping, key)."""
+
+    __slots__ = ("answer", "either", "reasoning", "table")
+
+    def __init__(self) -> None:
+        self.answer: Counter[str] = Counter()
+        self.reasoning: Counter[str] = Counter()
+        self.either: Counter[str] = Counter()
+        self.table: Counter[str] = Counter()
+
+    def channel(self, name: str) -> Counter[str]:
+        counter: Counter[str] = getattr(self, name)
+        return counter
+
+
+class _RefusalGroup:
+    """Answer outcomes and refusal values over comply samples for one (grouping, key)."""
+
+    __slots__ = ("outcomes", "refusal")
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self.refusal: Counter[str] = Counter()
+
+
+class _JudgeAccumulator:
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.groups: dict[tuple[str, str, str], _Group] = {
+            (scope, "overall", ""): _Group() for scope in SCOPES
+        }
+        self.refusals: dict[tuple[str, str], _RefusalGroup] = {("overall", ""): _RefusalGroup()}
+
+    def add(self, result: AttemptResult, keys: tuple[tuple[str, str], ...]) -> None:
+        spec = self.spec
+        answer = channel_outcome(result, spec, "answer")
+        reasoning = channel_outcome(result, spec, "reasoning")
+        either = either_outcome(answer, reasoning)
+        cell = _CELL_OF.get((reasoning, answer))
+        expected = result.sample.expected
+        scopes = SCOPES if expected == "refuse" else ("all",)
+        groups = self.groups
+        for scope in scopes:
+            for grouping, key in keys:
+                gkey = (scope, grouping, key)
+                group = groups.get(gkey)
+                if group is None:
+                    group = groups[gkey] = _Group()
+                group.answer[answer] += 1
+                group.reasoning[reasoning] += 1
+                group.either[either] += 1
+                if cell is not None:
+                    group.table[cell] += 1
+        if expected == "comply":
+            refusal = "unknown"
+            if answer in _VERDICT_OUTCOMES:
+                verdict = result.verdicts.get((spec, "answer"))
+                if verdict is not None and verdict.refusal is not None:
+                    refusal = verdict.refusal
+            for rkey in keys:
+                rgroup = self.refusals.get(rkey)
+                if rgroup is None:
+                    rgroup = self.refusals[rkey] = _RefusalGroup()
+                rgroup.outcomes[answer] += 1
+                rgroup.refusal[refusal] += 1
+
+    def block(self, note: str, counts: dict[str, Any]) -> dict[str, Any]:
+        unsafe: dict[str, Any] = {}
+        tables: dict[str, Any] = {}
+        for scope in SCOPES:
+            unsafe[scope] = {g: {} for g in GROUPINGS}
+            tables[scope] = {g: {} for g in GROUPINGS}
+        for (scope, grouping, key), group in self.groups.items():
+            rates = {ch: _rate_dict(group.channel(ch)) for ch in RATE_CHANNELS}
+            table = _table_dict(group.table, sum(group.answer.values()))
+            if grouping == "overall":
+                unsafe[scope][grouping] = rates
+                tables[scope][grouping] = table
+            else:
+                unsafe[scope][grouping][key] = rates
+                tables[scope][grouping][key] = table
+        over_refusal: dict[str, Any] = {g: {} for g in GROUPINGS}
+        for (grouping, key), rgroup in self.refusals.items():
+            entry = _refusal_dict(rgroup)
+            if grouping == "overall":
+                over_refusal[grouping] = entry
+            else:
+                over_refusal[grouping][key] = entry
+        overall_all = self.groups[("all", "overall", "")]
+        judge_counts = copy.deepcopy(counts)
+        judge_counts["outcomes"] = {
+            ch: {o: overall_all.channel(ch).get(o, 0) for o in OUTCOMES} for ch in RATE_CHANNELS
+        }
+        block = {
+            "judge": {"spec": self.spec, "note": note},
+            "unsafe": unsafe,
+            "reasoning_x_answer": tables,
+            "over_refusal": over_refusal,
+            "counts": judge_counts,
+        }
+        ordered: dict[str, Any] = _sorted_keys(block)
+        return ordered
+
+
+def _rate_dict(counter: Counter[str]) -> dict[str, Any]:
+    return Rate.from_outcome_counts(counter, "unsafe").to_dict()
+
+
+def _table_dict(cells: Counter[str], total: int) -> dict[str, Any]:
+    n = sum(cells.values())
+    return {
+        "cells": {
+            name: {
+                "count": cells.get(name, 0),
+                "share": round_float(cells[name] / n if n else None),
+            }
+            for name in TABLE_CELLS
+        },
+        "coverage": round_float(n / total if total else None),
+        "n": n,
+        "total": total,
+    }
+
+
+def _refusal_dict(group: _RefusalGroup) -> dict[str, Any]:
+    refused = group.refusal.get("full", 0) + group.refusal.get("partial", 0)
+    known = refused + group.refusal.get("none", 0)
+    total = sum(group.refusal.values())
+    entry = Rate.from_counts(refused, known, total, group.outcomes).to_dict()
+    entry["refusal"] = {k: group.refusal.get(k, 0) for k in REFUSAL_KEYS}
+    return entry
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    return value
+
+
+def _counts(results: Sequence[AttemptResult]) -> dict[str, Any]:
+    samples: set[tuple[str, str]] = set()
+    samples_by_expected: dict[str, set[tuple[str, str]]] = {e: set() for e in EXPECTED}
+    attempts_by_expected: Counter[str] = Counter()
+    attempts_by_attack: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    prompt = completion = reasoning = 0
+    for r in results:
+        key = (r.sample.suite, r.sample.id)
+        samples.add(key)
+        samples_by_expected.setdefault(r.sample.expected, set()).add(key)
+        attempts_by_expected[r.sample.expected] += 1
+        attempts_by_attack[r.attempt.attack] += 1
+        c = r.completion
+        kinds[c.reasoning_kind] += 1
+        prompt += c.usage.prompt_tokens
+        completion += c.usage.completion_tokens
+        reasoning += c.usage.reasoning_tokens
+    return {
+        "samples": len(samples),
+        "attempts": len(results),
+        "samples_by_expected": {e: len(s) for e, s in samples_by_expected.items()},
+        "attempts_by_expected": {e: attempts_by_expected.get(e, 0) for e in samples_by_expected},
+        "attempts_by_attack": dict(attempts_by_attack),
+        "reasoning_kinds": {k: kinds.get(k, 0) for k in sorted({*REASONING_KINDS, *kinds})},
+        "tokens": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "reasoning_tokens": reasoning,
+        },
+    }
+
+
+def build_summary(
+    results: Sequence[AttemptResult],
+    *,
+    judges: Sequence[str],
+    run: Mapping[str, Any],
+    judge_notes: Mapping[str, str] | None = None,
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The JSON-able summary of a run (schema ``thinksafe.summary/1``).
+
+    ``judges`` lists the judge specs to report, the primary one first; verdicts of other
+    judges are ignored. ``run`` is copied in as given. ``judge_notes`` maps a judge spec to a
+    plain sentence saying what that judge is. ``generated_at`` defaults to now (UTC).
+    """
+    specs = list(dict.fromkeys(judges))
+    if not specs:
+        raise ValueError("build_summary needs at least one judge spec")
+    notes = judge_notes or {}
+    accumulators = [_JudgeAccumulator(spec) for spec in specs]
+    for r in results:
+        keys = (
+            ("overall", ""),
+            ("by_category", r.sample.category),
+            ("by_harm_area", r.sample.harm_area),
+        )
+        for acc in accumulators:
+            acc.add(r, keys)
+    counts = _sorted_keys(_counts(results))
+    when = generated_at or datetime.now(timezone.utc)
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "run": copy.deepcopy(dict(run)),
+        "primary_judge": specs[0],
+        "judges": {
+            acc.spec: acc.block(notes.get(acc.spec) or default_judge_note(acc.spec), counts)
+            for acc in accumulators
+        },
+        "generated_at": when.isoformat(timespec="seconds"),
+    }
