@@ -231,6 +231,20 @@ def _slow_script(body: Mapping[str, Any]) -> Reply:
     return Reply.answer(f"<think>{CLEAN_TRACE}</think>{REFUSAL}", delay_s=0.0)
 
 
+def _stored(store: Path) -> int:
+    """Completions committed so far (0 while the store does not exist yet)."""
+    if not store.exists():
+        return 0
+    try:
+        db = sqlite3.connect(store, timeout=0.1)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
 def _comparable(summary: Mapping[str, Any]) -> Any:
     return summary["judges"]
 
@@ -240,7 +254,7 @@ def test_sigkill_resumes_to_identical_results(tmp_path: Path) -> None:
     with suite.open("w") as fh:
         for i in range(60):
             fh.write(json.dumps({"id": f"s{i}", "prompt": f"question {i}"}) + "\n")
-    with FakeOpenAIServer(_slow_script, latency_s=0.05) as srv:
+    with FakeOpenAIServer(_slow_script, latency_s=0.1) as srv:
         # An uninterrupted run in its own store.
         ref_out = tmp_path / "ref.json"
         ref = cli(*run_args(srv, suite, tmp_path / "ref.db", ref_out, "--max-concurrency", "2"))
@@ -250,14 +264,16 @@ def test_sigkill_resumes_to_identical_results(tmp_path: Path) -> None:
         out = tmp_path / "killed.json"
         args = run_args(srv, suite, store, out, "--max-concurrency", "2")
         full = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
-        for delay in (0.8, 1.4):
+        for stop_at in (8, 20):
             proc = subprocess.Popen(
                 [sys.executable, "-m", "thinksafe.cli.main", *args],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=full,
             )
-            time.sleep(delay)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and _stored(store) < stop_at:
+                time.sleep(0.02)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             assert proc.returncode == -signal.SIGKILL
