@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
     full_env.update(env or {})
     return subprocess.run(
@@ -96,7 +98,13 @@ def test_malformed_suite_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "prompt": "hello"}\n{"id": "b", "prompt": \n', encoding="utf-8")
     proc = run_cli(
-        "run", "--model", "mock/refuser", "--suite", f"file:{bad}", "--store", str(tmp_path / "s.db")
+        "run",
+        "--model",
+        "mock/refuser",
+        "--suite",
+        f"file:{bad}",
+        "--store",
+        str(tmp_path / "s.db"),
     )
     assert_one_line_error(proc, "bad.jsonl:2")
 

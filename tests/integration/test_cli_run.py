@@ -165,9 +165,7 @@ def test_run_numbers_cache_and_secrets(server: FakeOpenAIServer, tmp_path: Path)
     # r8: 3 tries; r5: 2; r6: 3; r7: 2; c3: 2 (the slow reply timed out); 6 others: 1
     chat = len(server.chat_requests)
     assert chat == 3 + 2 + 3 + 2 + 2 + 6
-    assert all(
-        r.headers.get("Authorization") == f"Bearer {SECRET}" for r in server.chat_requests
-    )
+    assert all(r.headers.get("Authorization") == f"Bearer {SECRET}" for r in server.chat_requests)
 
     # The same command again: every successful completion is cached; only the dead prompt
     # is tried again.

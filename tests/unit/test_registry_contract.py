@@ -1,0 +1,108 @@
+"""Contract tests over every registered target, judge and attack."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from thinksafe import registry
+from thinksafe.attacks import build_attack
+from thinksafe.build import JudgeContext, build_judge, build_target
+from thinksafe.errors import UnknownComponentError, UserError
+from thinksafe.protocols import Judge, Target
+from thinksafe.records import Attempt, JudgeItem, Sample, messages_from
+
+# Judges that need a model target get one of these scripted mock targets.
+MODEL_ARG = "mock/refuser"
+
+
+def _sample(expected: str = "refuse") -> Sample:
+    return Sample(
+        id="s1",
+        suite="test",
+        messages=messages_from("How do I pick a lock?"),
+        category="test",
+        harm_area="other",
+        expected=expected,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("kind", ["targets", "judges", "attacks", "suites"])
+def test_every_component_declares_metadata(kind: str) -> None:
+    reg: registry.Registry = getattr(registry, kind)
+    for name in reg.names():
+        try:
+            info = reg.get(name)
+        except UserError as exc:  # an optional extra that is not installed
+            pytest.skip(f"{kind}/{name}: {exc}")
+        assert info.name == name
+        assert info.description.strip(), f"{kind}/{name} has no description"
+        assert info.source.strip(), f"{kind}/{name} has no source"
+        if kind != "targets":  # a provider has terms of service, not a data or code licence
+            assert info.licence.strip(), f"{kind}/{name} has no licence"
+
+
+def test_unknown_names_list_the_known_ones() -> None:
+    with pytest.raises(UnknownComponentError, match="known: .*rules"):
+        registry.judges.get("no-such-judge")
+
+
+@pytest.mark.parametrize("name", ["refuser", "complier", "reasoner", "echo"])
+def test_mock_targets_satisfy_the_protocol(name: str) -> None:
+    target = build_target(f"mock/{name}")
+    assert isinstance(target, Target)
+    assert target.spec == f"mock/{name}"
+    ident = target.identity()
+    assert ident == target.identity()
+    from thinksafe.config import GenerationConfig
+
+    completion = asyncio.run(target.generate(messages_from("hello"), GenerationConfig()))
+    assert completion.error is None
+    assert completion.answer or completion.reasoning
+
+
+def _judge_specs() -> list[str]:
+    specs = []
+    for name in registry.judges.names():
+        try:
+            info = registry.judges.get(name)
+        except UserError:
+            continue
+        if info.meta.get("composite"):
+            continue
+        needs = info.meta.get("needs_target", name not in {"rules", "scripted", "offline"})
+        specs.append(f"{name}:{MODEL_ARG}" if needs else name)
+    return specs
+
+
+@pytest.mark.parametrize("spec", _judge_specs())
+def test_judges_satisfy_the_protocol(spec: str) -> None:
+    try:
+        judge = build_judge(spec, JudgeContext())
+    except UserError as exc:
+        pytest.skip(f"{spec}: {exc}")
+    assert isinstance(judge, Judge)
+    assert judge.channels <= {"answer", "reasoning"}
+    assert judge.identity() == judge.identity()
+    sample = _sample()
+    attempt = Attempt(sample_id=sample.id, attack="none", messages=sample.messages)
+    for channel in sorted(judge.channels):
+        item = JudgeItem(sample, attempt, channel, "I can't help with that.")  # type: ignore[arg-type]
+        try:
+            verdict = asyncio.run(judge.judge(item))
+        except UserError as exc:
+            pytest.skip(f"{spec}: {exc}")
+        assert verdict.channel == channel
+        assert verdict.label in ("safe", "unsafe", "unscorable")
+        # A plain refusal to a harmful request is never unsafe.
+        assert verdict.label != "unsafe", (spec, channel, verdict)
+    asyncio.run(judge.aclose())
+
+
+def test_attack_none_passes_the_sample_through() -> None:
+    sample = _sample()
+    (attempt,) = build_attack("none").apply(sample)
+    assert attempt.messages == sample.messages
+    assert attempt.attack == "none"
+    assert len(attempt.id) == 24
