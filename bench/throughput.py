@@ -59,6 +59,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[str, Any]:
+    from thinksafe import aio
     from thinksafe.config import ConnectionConfig
     from thinksafe.engine import Runner, RunSpec
     from thinksafe.metrics.summary import build_summary
@@ -73,7 +74,7 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     )
     wall0, cpu0 = time.perf_counter(), time.process_time()
     with Store(store) as db:
-        result = asyncio.run(Runner(spec, db).run())
+        result = aio.run(Runner(spec, db).run())
         summary = build_summary(
             result.results, judges=list(result.judges), run={"id": result.run_id},
             judge_notes=result.judge_notes,

@@ -264,6 +264,8 @@ class Runner:
         target_id = content_hash(target.identity(), spec.generation.to_dict())
         keys = [completion_key(target_id, a) for a in attempts]
         judge_ids = [content_hash(j.identity()) for j in judges]
+        if len({j.spec for j in judges}) != len(judges):
+            raise ConfigError("the same judge was given twice; give each judge once")
         run_id = self.run_id(target, judges, attempts)
         resumed = self.store.start_run(
             run_id,
@@ -284,42 +286,70 @@ class Runner:
         total = len(attempts)
         self.progress.start(total, total - len(todo))
 
-        judge_queues: list[asyncio.Queue[tuple[Attempt, JudgeItem] | None]] = [
+        # Cheap, deterministic judges (rules, offline, scripted) run in line and are recomputed
+        # rather than cached; model-based judges get a worker pool, a queue and the cache.
+        inline = [bool(getattr(j, "inline", False)) for j in judges]
+        judge_queues: list[asyncio.Queue[tuple[Attempt, JudgeItem, str] | None]] = [
             asyncio.Queue(maxsize=spec.judge_concurrency * 4) for _ in judges
         ]
         pending_judging: dict[str, int] = {}
+        errored_before = self.store.errored_attempts(run_id) if resumed else set()
 
         def finish_attempt(attempt_id: str) -> None:
             self._done += 1
             self.progress.update(done=self._done, errors=self._errors, tokens=self._tokens)
 
-        async def submit_for_judging(attempt: Attempt, completion: Completion) -> None:
-            sample = by_id[attempt.sample_id]
-            items = judge_items(sample, attempt, completion)
-            work: list[tuple[int, JudgeItem, str]] = []
-            for ji, judge in enumerate(judges):
-                for item in items:
-                    if item.channel in judge.channels:
-                        work.append((ji, item, verdict_key(judge, item, judge_ids[ji])))
-            found = self.store.get_verdicts(k for _, _, k in work) if work else {}
-            remaining = 0
-            for ji, _item, key in work:
-                v = found.get(key)
-                if v is not None and v.judge == judges[ji].spec:
-                    record_verdict(attempt, key, v, cache=False)
-                else:
-                    remaining += 1
-            if remaining == 0:
-                finish_attempt(attempt.id)
-                return
-            pending_judging[attempt.id] = remaining
-            for ji, item, key in work:
-                if key not in found or found[key].judge != judges[ji].spec:
-                    await judge_queues[ji].put((attempt, item))
-
         def record_verdict(attempt: Attempt, key: str, verdict: Verdict, *, cache: bool) -> None:
             verdicts.setdefault(attempt.id, {})[(verdict.judge, verdict.channel)] = verdict
             self.store.put_verdict(run_id, attempt.id, key, verdict, cache=cache)
+
+        async def call_judge(judge: Judge, item: JudgeItem) -> tuple[Verdict, bool]:
+            """A verdict, and whether it may be cached (a failed judge call may not)."""
+            try:
+                verdict = await call_with_retries(lambda: judge.judge(item), spec.retry)
+            except ProviderError as exc:
+                return (
+                    Verdict(
+                        judge=judge.spec,
+                        channel=item.channel,
+                        label="unscorable",
+                        rationale=JUDGE_ERROR_PREFIX + str(exc),
+                    ),
+                    False,
+                )
+            if verdict.judge != judge.spec:
+                verdict = Verdict(**{**verdict.to_dict(), "judge": judge.spec})
+            return verdict, True
+
+        async def submit_for_judging(attempt: Attempt, completion: Completion) -> None:
+            sample = by_id[attempt.sample_id]
+            items = judge_items(sample, attempt, completion)
+            lookups: list[tuple[int, JudgeItem, str]] = []
+            for ji, judge in enumerate(judges):
+                for item in items:
+                    if item.channel not in judge.channels:
+                        continue
+                    key = verdict_key(judge, item, judge_ids[ji])
+                    if inline[ji]:
+                        verdict, _ = await call_judge(judge, item)
+                        record_verdict(attempt, key, verdict, cache=False)
+                    else:
+                        lookups.append((ji, item, key))
+            queued: list[tuple[int, JudgeItem, str]] = []
+            if lookups:
+                found = self.store.get_verdicts(k for _, _, k in lookups)
+                for ji, item, key in lookups:
+                    v = found.get(key)
+                    if v is not None and v.judge == judges[ji].spec:
+                        record_verdict(attempt, key, v, cache=False)
+                    else:
+                        queued.append((ji, item, key))
+            if not queued:
+                finish_attempt(attempt.id)
+                return
+            pending_judging[attempt.id] = len(queued)
+            for ji, item, key in queued:
+                await judge_queues[ji].put((attempt, item, key))
 
         async def judge_worker(ji: int) -> None:
             judge = judges[ji]
@@ -328,25 +358,9 @@ class Runner:
                 entry = await queue.get()
                 if entry is None:
                     return
-                attempt, item = entry
-                key = verdict_key(judge, item, judge_ids[ji])
-                try:
-                    verdict = await call_with_retries(
-                        lambda item=item: judge.judge(item),  # type: ignore[misc]
-                        spec.retry,
-                    )
-                    cache = True
-                except ProviderError as exc:
-                    verdict = Verdict(
-                        judge=judge.spec,
-                        channel=item.channel,
-                        label="unscorable",
-                        rationale=JUDGE_ERROR_PREFIX + str(exc),
-                    )
-                    cache = False
+                attempt, item, key = entry
+                verdict, cache = await call_judge(judge, item)
                 self._judge_calls += 1
-                if verdict.judge != judge.spec:
-                    verdict = Verdict(**{**verdict.to_dict(), "judge": judge.spec})
                 record_verdict(attempt, key, verdict, cache=cache)
                 pending_judging[attempt.id] -= 1
                 if pending_judging[attempt.id] == 0:
@@ -387,12 +401,14 @@ class Runner:
                         )
                 else:
                     self.store.put_completion(key, target.spec, completion)
-                    self.store.set_attempt_error(run_id, attempt.id, None)
+                    if attempt.id in errored_before:
+                        self.store.set_attempt_error(run_id, attempt.id, None)
                 await submit_for_judging(attempt, completion)
 
         judge_tasks = [
             asyncio.create_task(judge_worker(ji))
             for ji in range(len(judges))
+            if not inline[ji]
             for _ in range(spec.judge_concurrency)
         ]
         try:
@@ -404,9 +420,10 @@ class Runner:
             for _ in range(n_workers):
                 gen_queue.put_nowait(None)
             await asyncio.gather(*(gen_worker() for _ in range(n_workers)))
-            for queue in judge_queues:
-                for _ in range(spec.judge_concurrency):
-                    await queue.put(None)
+            for ji, queue in enumerate(judge_queues):
+                if not inline[ji]:
+                    for _ in range(spec.judge_concurrency):
+                        await queue.put(None)
             await asyncio.gather(*judge_tasks)
         finally:
             for task in judge_tasks:

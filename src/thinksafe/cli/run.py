@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -12,6 +11,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from thinksafe import aio
 from thinksafe.cli.app import app, open_store, stderr, stdout
 from thinksafe.cli.progress import make_progress
 from thinksafe.config import ConnectionConfig, GenerationConfig
@@ -248,7 +248,7 @@ def run(
     with open_store(r.get("store", store)) as db:
         bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
         runner = Runner(spec, db, progress=bar)
-        result = asyncio.run(runner.run())
+        result = aio.run(runner.run())
         summary = summarise(result, db)
         status = "aborted" if result.aborted else "complete"
         db.finish_run(result.run_id, status, summary)

@@ -470,6 +470,9 @@ def detect_refusal_decision(trace: str) -> TraceReading:
 class RulesJudge:
     """Offline refusal detector for answers; refusal-decision detector for reasoning traces."""
 
+    # Cheap and deterministic: the engine calls it in line and recomputes instead of caching.
+    inline = True
+
     def __init__(self) -> None:
         self._spec = NAME
 

@@ -151,6 +151,9 @@ def load_rules(path: Path) -> list[Rule]:
 class ScriptedJudge:
     """A judge whose verdicts are fixed by markers in the text and optional rules."""
 
+    # Cheap and deterministic: the engine calls it in line and recomputes instead of caching.
+    inline = True
+
     def __init__(self, rules: Sequence[Rule] = (), *, source: str | None = None) -> None:
         self._rules = tuple(rules)
         self._spec = f"{NAME}:{source}" if source else NAME

@@ -1,27 +1,37 @@
-"""Per-attempt, per-channel rows of a run, for exports and ``load_run``."""
+"""Per-attempt, per-channel rows of a run, for exports and ``load_run``.
+
+One row per attempt, channel (answer, reasoning) and judge, carrying the sample's metadata, the
+attempt, what came back and the verdict. Formats: JSONL and CSV (text), Parquet (needs the
+``parquet`` extra: ``pip install 'thinksafe[parquet]'``).
+"""
 
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from thinksafe.errors import ConfigError
+from thinksafe.errors import ConfigError, MissingExtraError
+from thinksafe.metrics.summary import either_outcome
 from thinksafe.records import CHANNELS, AttemptResult, canonical_json, channel_outcome
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
+TEXT_FORMATS = ("jsonl", "csv")
 
 COLUMNS = (
     "run_id",
+    "model",
     "attempt_id",
     "sample_id",
     "suite",
     "category",
     "harm_area",
     "expected",
+    "sample_meta",
     "attack",
     "variant",
     "prompt",
@@ -32,6 +42,7 @@ COLUMNS = (
     "error",
     "judge",
     "outcome",
+    "attempt_outcome",
     "label",
     "refusal",
     "score",
@@ -43,22 +54,36 @@ COLUMNS = (
     "reasoning_tokens",
     "latency_s",
 )
+"""Every column, in order. ``outcome`` is the channel's outcome (``channel_outcome``);
+``attempt_outcome`` the attempt's "either channel" outcome under the same judge;
+``sample_meta`` the sample's ``meta`` as a JSON text."""
+
+_INT_COLUMNS = frozenset(
+    {"first_unsafe_offset", "prompt_tokens", "completion_tokens", "reasoning_tokens"}
+)
+_FLOAT_COLUMNS = frozenset({"score", "probability", "latency_s"})
 
 
 def rows(
-    run_id: str, results: Sequence[AttemptResult], judges: Sequence[str]
+    run_id: str,
+    results: Sequence[AttemptResult],
+    judges: Sequence[str],
+    *,
+    model: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """One row per attempt, channel and judge."""
+    """One row per attempt, channel and judge (keys: ``COLUMNS``)."""
     for r in results:
         c = r.completion
         base = {
             "run_id": run_id,
+            "model": model,
             "attempt_id": r.attempt.id,
             "sample_id": r.sample.id,
             "suite": r.sample.suite,
             "category": r.sample.category,
             "harm_area": r.sample.harm_area,
             "expected": r.sample.expected,
+            "sample_meta": canonical_json(dict(r.sample.meta)),
             "attack": r.attempt.attack,
             "variant": r.attempt.variant,
             "prompt": r.attempt.messages[-1].content if r.attempt.messages else "",
@@ -70,15 +95,18 @@ def rows(
             "reasoning_tokens": c.usage.reasoning_tokens,
             "latency_s": round(c.latency_s, 6),
         }
-        for channel in CHANNELS:
-            for judge in judges:
+        for judge in judges:
+            outcomes = {ch: channel_outcome(r, judge, ch) for ch in CHANNELS}
+            either = either_outcome(outcomes["answer"], outcomes["reasoning"])
+            for channel in CHANNELS:
                 v = r.verdicts.get((judge, channel))
                 yield {
                     **base,
                     "channel": channel,
                     "text": c.text(channel),
                     "judge": judge,
-                    "outcome": channel_outcome(r, judge, channel),
+                    "outcome": outcomes[channel],
+                    "attempt_outcome": either,
                     "label": v.label if v else None,
                     "refusal": v.refusal if v else None,
                     "score": v.score if v else None,
@@ -88,39 +116,115 @@ def rows(
                 }
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
 def write(
     fmt: str,
     run_id: str,
     results: Sequence[AttemptResult],
     judges: Sequence[str],
     out: TextIO,
+    *,
+    model: str | None = None,
 ) -> int:
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    """Write the rows as JSONL or CSV text; returns the number of rows."""
+    _check_format(fmt)
+    if fmt not in TEXT_FORMATS:
+        raise ConfigError(f"{fmt} is a binary format: write it to a file with --output PATH")
     n = 0
     if fmt == "jsonl":
-        for row in rows(run_id, results, judges):
+        for row in rows(run_id, results, judges, model=model):
             out.write(canonical_json(row) + "\n")
             n += 1
     else:
         writer = csv.DictWriter(out, fieldnames=list(COLUMNS), extrasaction="ignore")
         writer.writeheader()
-        for row in rows(run_id, results, judges):
+        for row in rows(run_id, results, judges, model=model):
             writer.writerow(row)
             n += 1
     return n
 
 
-def write_file(
-    fmt: str, run_id: str, results: Sequence[AttemptResult], judges: Sequence[str], path: Path
+def _require(module: str, extra: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(
+            f"{module} is not installed; install it with: pip install 'thinksafe[{extra}]'"
+        ) from None
+
+
+def arrow_table(
+    run_id: str,
+    results: Sequence[AttemptResult],
+    judges: Sequence[str],
+    *,
+    model: str | None = None,
+) -> Any:
+    """The rows as a ``pyarrow.Table`` with a fixed schema (needs the ``parquet`` extra)."""
+    pa = _require("pyarrow", "parquet")
+    fields = []
+    for name in COLUMNS:
+        if name in _INT_COLUMNS:
+            kind = pa.int64()
+        elif name in _FLOAT_COLUMNS:
+            kind = pa.float64()
+        else:
+            kind = pa.string()
+        fields.append(pa.field(name, kind))
+    schema = pa.schema(fields)
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    for row in rows(run_id, results, judges, model=model):
+        for name in COLUMNS:
+            columns[name].append(row[name])
+    return pa.table(columns, schema=schema)
+
+
+def write_parquet(
+    path: Path,
+    run_id: str,
+    results: Sequence[AttemptResult],
+    judges: Sequence[str],
+    *,
+    model: str | None = None,
 ) -> int:
+    """Write the rows to a Parquet file; returns the number of rows."""
+    table = arrow_table(run_id, results, judges, model=model)
+    pq = _require("pyarrow.parquet", "parquet")
+    pq.write_table(table, str(path))
+    return int(table.num_rows)
+
+
+def write_file(
+    fmt: str,
+    run_id: str,
+    results: Sequence[AttemptResult],
+    judges: Sequence[str],
+    path: Path,
+    *,
+    model: str | None = None,
+) -> int:
+    """Write the rows to ``path`` in ``fmt``; returns the number of rows."""
+    _check_format(fmt)
+    if fmt == "parquet":
+        return write_parquet(path, run_id, results, judges, model=model)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        return write(fmt, run_id, results, judges, fh)
+        return write(fmt, run_id, results, judges, fh, model=model)
 
 
-def to_text(fmt: str, run_id: str, results: Sequence[AttemptResult], judges: Sequence[str]) -> str:
+def to_text(
+    fmt: str,
+    run_id: str,
+    results: Sequence[AttemptResult],
+    judges: Sequence[str],
+    *,
+    model: str | None = None,
+) -> str:
     buf = io.StringIO()
-    write(fmt, run_id, results, judges, buf)
+    write(fmt, run_id, results, judges, buf, model=model)
     return buf.getvalue()
 
 

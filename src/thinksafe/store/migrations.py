@@ -58,6 +58,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, attempt_id, judge, channel)
     ) WITHOUT ROWID;
     """,
+    # 2: judges' measured accuracy (thinksafe judge-eval --save-accuracy): sensitivity and
+    # specificity per judge identity and labelled set, so rates can be corrected (Rogan-Gladen).
+    """
+    CREATE TABLE judge_accuracy (
+        judge_identity TEXT NOT NULL,
+        judge_spec TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        data_json TEXT NOT NULL,
+        PRIMARY KEY (judge_identity, dataset)
+    );
+    CREATE INDEX judge_accuracy_by_spec ON judge_accuracy (judge_spec, created_at)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -32,8 +32,16 @@ DEFAULT_PATH = "thinksafe.db"
 _CHUNK = 500
 
 
+_clock: list[Any] = [0.0, ""]
+
+
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    """The time, to the second (cached for a second: it is stamped on every cached row)."""
+    now = time.time()
+    if now - _clock[0] >= 1.0:
+        _clock[0] = now
+        _clock[1] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return str(_clock[1])
 
 
 @dataclass(frozen=True)
@@ -288,6 +296,16 @@ class Store:
             ),
         )
 
+    def errored_attempts(self, run_id: str) -> set[str]:
+        """Attempts of a run whose last call failed (they are tried again)."""
+        return {
+            row[0]
+            for row in self._db.execute(
+                "SELECT attempt_id FROM run_attempts WHERE run_id=? AND error_json IS NOT NULL",
+                (run_id,),
+            )
+        }
+
     def get_verdicts(self, keys: Iterable[str]) -> dict[str, Verdict]:
         unique = sorted(set(keys))
         out: dict[str, Verdict] = {}
@@ -379,3 +397,42 @@ class Store:
     def iter_text_dump(self) -> Iterator[str]:
         """Every stored text value, for tests that check no secret reached the store."""
         yield from self._db.iterdump()
+
+    # -- judges' measured accuracy ---------------------------------------------------------
+
+    def save_judge_accuracy(
+        self, judge_identity_hash: str, spec: str, data: dict[str, Any]
+    ) -> None:
+        """Keep a judge's measured accuracy (``data`` holds ``dataset``, ``sensitivity`` and
+        ``specificity``); a new measurement on the same labelled set replaces the old one."""
+        self.flush()
+        self._db.execute(
+            "INSERT OR REPLACE INTO judge_accuracy (judge_identity, judge_spec, dataset,"
+            " created_at, data_json) VALUES (?, ?, ?, ?, ?)",
+            (
+                judge_identity_hash,
+                spec,
+                str(data.get("dataset") or ""),
+                datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                canonical_json(data),
+            ),
+        )
+
+    def get_judge_accuracy(
+        self, spec: str, identity: str | None = None
+    ) -> dict[str, Any] | None:
+        """The latest measured accuracy of judge ``spec`` (of that identity hash when given),
+        with ``judge_identity``, ``judge_spec`` and ``saved_at`` added; ``None`` if never
+        measured."""
+        sql = "SELECT judge_identity, judge_spec, created_at, data_json FROM judge_accuracy"
+        params: tuple[str, ...] = (spec,)
+        sql += " WHERE judge_spec=?"
+        if identity is not None:
+            sql += " AND judge_identity=?"
+            params = (spec, identity)
+        row = self._db.execute(sql + " ORDER BY created_at DESC, rowid DESC LIMIT 1", params)
+        found = row.fetchone()
+        if found is None:
+            return None
+        data: dict[str, Any] = json.loads(found[3])
+        return {**data, "judge_identity": found[0], "judge_spec": found[1], "saved_at": found[2]}
