@@ -59,6 +59,11 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[str, Any]:
+    # Imports are not throughput: the bare client imports aiohttp before its clock starts too.
+    import openai  # noqa: F401
+
+    import thinksafe.judges.rules
+    import thinksafe.targets.openai  # noqa: F401
     from thinksafe import aio
     from thinksafe.config import ConnectionConfig
     from thinksafe.engine import Runner, RunSpec

@@ -3,6 +3,7 @@ components through the registry."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,15 @@ class JudgeContext:
         return build_target(spec, self.connection)
 
 
+# ``NAME(ARGS)``: a composite judge (an ensemble) over the judge specs in ARGS.
+_COMPOSITE_SPEC = re.compile(r"([A-Za-z][\w.-]*)\((.*)\)", re.DOTALL)
+
+
 def split_judge_spec(spec: str) -> tuple[str, str | None]:
+    """``NAME``, ``NAME:ARG`` or ``NAME(ARGS)`` (ARGS: comma-separated judge specs)."""
+    composite = _COMPOSITE_SPEC.fullmatch(spec.strip())
+    if composite is not None:
+        return composite.group(1), composite.group(2)
     name, sep, arg = spec.strip().partition(":")
     if not name:
         raise ConfigError(f"judge spec {spec!r} should look like NAME or NAME:TARGET")

@@ -381,6 +381,11 @@ class Runner:
             except ProviderError as exc:
                 return Completion(error=str(exc), latency_s=time.perf_counter() - started)
 
+        # Generation workers only generate: storing and judging a completion happens in one
+        # post-processing task, so a worker sends its next request at once and that work
+        # overlaps the requests in flight.
+        post_queue: asyncio.Queue[tuple[Attempt, str, Completion] | None] = asyncio.Queue()
+
         async def gen_worker() -> None:
             while self._abort is None:
                 entry = await gen_queue.get()
@@ -389,16 +394,25 @@ class Runner:
                 attempt, key = entry
                 completion = await generate(attempt)
                 self._model_calls += 1
-                completions[attempt.id] = completion
-                self._tokens += completion.usage.prompt_tokens + completion.usage.completion_tokens
                 if completion.error is not None:
                     self._errors += 1
-                    self.store.set_attempt_error(run_id, attempt.id, completion)
                     if max_errors is not None and self._errors > max_errors:
                         self._abort = (
                             f"{self._errors} of {total} attempts failed, past --max-error-rate"
                             f" {spec.max_error_rate}"
                         )
+                post_queue.put_nowait((attempt, key, completion))
+
+        async def post_worker() -> None:
+            while True:
+                entry = await post_queue.get()
+                if entry is None:
+                    return
+                attempt, key, completion = entry
+                completions[attempt.id] = completion
+                self._tokens += completion.usage.prompt_tokens + completion.usage.completion_tokens
+                if completion.error is not None:
+                    self.store.set_attempt_error(run_id, attempt.id, completion)
                 else:
                     self.store.put_completion(key, target.spec, completion)
                     if attempt.id in errored_before:
@@ -416,10 +430,13 @@ class Runner:
                 if key in cached:
                     completions[attempt.id] = cached[key]
                     await submit_for_judging(attempt, cached[key])
+            post_task = asyncio.create_task(post_worker())
             n_workers = min(spec.max_concurrency, max(1, len(todo)))
             for _ in range(n_workers):
                 gen_queue.put_nowait(None)
             await asyncio.gather(*(gen_worker() for _ in range(n_workers)))
+            post_queue.put_nowait(None)
+            await post_task
             for ji, queue in enumerate(judge_queues):
                 if not inline[ji]:
                     for _ in range(spec.judge_concurrency):
