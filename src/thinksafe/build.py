@@ -46,14 +46,16 @@ class SuiteSpec:
         spec = spec.strip()
         if not spec:
             raise ConfigError("empty suite spec; run `thinksafe suites` to list suites")
-        head, sep, rest = spec.partition(":")
-        if sep and head in ("file", "hf") and rest:
-            return cls(head, arg=rest)
         name, sep, path = spec.partition("@")
-        if sep:
+        if sep and spec.split(":", 1)[0] not in ("file", "hf"):
             if not path:
                 raise ConfigError(f"suite spec {spec!r}: give a path after @")
-            return cls(name, path=path)
+            head, colon, arg = name.partition(":")
+            return cls(head, arg=arg if colon and arg else None, path=path)
+        head, sep, rest = spec.partition(":")
+        if sep and head and rest:
+            # file:PATH, hf:DATASET, or a registered suite's argument (harmbench:val)
+            return cls(head, arg=rest)
         return cls(spec)
 
 

@@ -18,7 +18,13 @@ from typing import Any, Protocol
 
 from thinksafe import registry
 from thinksafe.attacks import build_attack
-from thinksafe.build import JudgeContext, build_judge, build_suite, build_target
+from thinksafe.build import (
+    JudgeContext,
+    build_judge,
+    build_suite,
+    build_target,
+    split_judge_spec,
+)
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError, UserError
 from thinksafe.protocols import Judge, Target
@@ -35,6 +41,7 @@ from thinksafe.records import (
 )
 from thinksafe.retry import RetryPolicy, call_with_retries
 from thinksafe.store.sqlite import Store
+from thinksafe.suites.selection import select
 
 DEFAULT_JUDGES: tuple[str, ...] = ("offline", "rules")
 JUDGE_ERROR_PREFIX = "judge call failed: "
@@ -63,6 +70,10 @@ class RunSpec:
     judge_connection: ConnectionConfig = field(default_factory=ConnectionConfig)
     suite_options: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
+    sample: int | None = None
+    sample_seed: int = 0
+    categories: tuple[str, ...] = ()
+    split: str | None = None
     name: str | None = None
     max_concurrency: int = 16
     judge_concurrency: int = 16
@@ -148,13 +159,13 @@ def judge_items(sample: Sample, attempt: Attempt, completion: Completion) -> lis
 
 
 def judge_note(judge: Judge) -> str:
-    name = judge.spec.split(":", 1)[0]
+    """The registry's plain note on what produced a judge's numbers."""
+    name = split_judge_spec(judge.spec)[0]
     try:
         info = registry.judges.get(name)
     except UserError:
         return judge.spec
-    note = str(info.meta.get("note") or info.description)
-    return f"{judge.spec}: {note}"
+    return str(info.meta.get("note") or info.description)
 
 
 class Runner:
@@ -178,16 +189,29 @@ class Runner:
         self._model_calls = 0
         self._judge_calls = 0
         self._abort: str | None = None
+        self.selection: dict[str, Any] = {}
+        self.provenance: dict[str, Any] = {}
 
     # -- set-up ----------------------------------------------------------------------------
 
     def load_samples(self) -> list[Sample]:
+        """The suite's samples after selection; what was read and chosen is kept for the run."""
         suite = build_suite(self.spec.suite, self.spec.suite_options)
-        samples = list(suite.load())
-        if self.spec.limit is not None:
-            samples = samples[: self.spec.limit]
+        loaded = list(suite.load())
+        self.provenance = dict(getattr(suite, "provenance", {}) or {})
+        samples, self.selection = select(
+            loaded,
+            limit=self.spec.limit,
+            sample=self.spec.sample,
+            seed=self.spec.sample_seed,
+            categories=self.spec.categories,
+            split=self.spec.split,
+        )
         if not samples:
-            raise UserError(f"suite {self.spec.suite!r} has no samples to run")
+            raise UserError(
+                f"suite {self.spec.suite!r} has no samples to run"
+                + (" after selection" if len(loaded) else "")
+            )
         return samples
 
     def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
@@ -222,6 +246,8 @@ class Runner:
             "suite": self.spec.suite,
             "suite_options": self.spec.suite_options,
             "limit": self.spec.limit,
+            "selection": self.selection,
+            "provenance": self.provenance,
             "samples": n_samples,
             "attacks": list(self.spec.attacks),
             "judges": [j.spec for j in judges],

@@ -108,6 +108,9 @@ targets = Registry(
         "openai": "thinksafe.targets.openai",
         "ollama": "thinksafe.targets.openai",
         "mock": "thinksafe.targets.mock",
+        "hf": "thinksafe.targets.hf",
+        "vllm": "thinksafe.targets.vllm",
+        "replay": "thinksafe.targets.replay",
     },
 )
 
@@ -116,6 +119,19 @@ suites = Registry(
     {
         "starter": "thinksafe.suites.starter",
         "file": "thinksafe.suites.file",
+        "sst": "thinksafe.suites.sst",
+        "xstest": "thinksafe.suites.xstest",
+        "harmbench": "thinksafe.suites.harmbench",
+        "advbench": "thinksafe.suites.advbench",
+        "strongreject": "thinksafe.suites.strongreject",
+        "jbb": "thinksafe.suites.jbb",
+        "do-not-answer": "thinksafe.suites.donotanswer",
+        "air-bench-2024": "thinksafe.suites.airbench",
+        "wildguardtest": "thinksafe.suites.wildguard",
+        "wildjailbreak": "thinksafe.suites.wildguard",
+        "cyberseceval-injection": "thinksafe.suites.cyberseceval",
+        "cyberseceval-mitre": "thinksafe.suites.cyberseceval",
+        "hf": "thinksafe.suites.hf",
     },
 )
 
@@ -125,6 +141,16 @@ judges = Registry(
         "rules": "thinksafe.judges.rules",
         "safety": "thinksafe.judges.safety",
         "scripted": "thinksafe.judges.scripted",
+        "strongreject": "thinksafe.judges.strongreject",
+        "harmbench": "thinksafe.judges.harmbench",
+        "xstest": "thinksafe.judges.xstest",
+        "injection": "thinksafe.judges.injection",
+        "harmfulness": "thinksafe.judges.harmfulness",
+        "air-bench": "thinksafe.judges.airbench",
+        "cyberseceval-mitre": "thinksafe.judges.cyberseceval",
+        "moderation": "thinksafe.judges.moderation",
+        "majority": "thinksafe.judges.ensemble",
+        "any-unsafe": "thinksafe.judges.ensemble",
     },
 )
 

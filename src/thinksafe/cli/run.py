@@ -14,10 +14,12 @@ import yaml
 from thinksafe import aio
 from thinksafe.cli.app import app, open_store, stderr, stdout
 from thinksafe.cli.progress import make_progress
+from thinksafe.cli.suites import parse_option_pairs
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.engine import Runner, RunResult, RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.metrics.summary import build_summary
+from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
 from thinksafe.retry import RetryPolicy
 
@@ -130,13 +132,30 @@ def run(
         str | None, typer.Option(help="Environment variable holding the judge server's key.")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Run only the first N samples.")] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", help="Run a sample of N, stratified by category."),
+    ] = None,
+    sample_seed: Annotated[int | None, typer.Option(help="Seed of --sample (0).")] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this category or harm area, repeatable."),
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Only this split (e.g. val, test).")] = None,
+    suite_option: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE option for the suite loader, repeatable."),
+    ] = None,
     max_concurrency: Annotated[
         int | None, typer.Option(help="Concurrent requests to the target (16).")
     ] = None,
     judge_concurrency: Annotated[
         int | None, typer.Option(help="Concurrent calls per judge (16).")
     ] = None,
-    system_prompt: Annotated[str | None, typer.Option(help="System prompt to prepend.")] = None,
+    system_prompt: Annotated[
+        str | None,
+        typer.Option(help="System prompt: a preset (safety, none) or the text itself."),
+    ] = None,
     temperature: Annotated[float | None, typer.Option()] = None,
     top_p: Annotated[float | None, typer.Option()] = None,
     max_tokens: Annotated[int | None, typer.Option()] = None,
@@ -208,6 +227,10 @@ def run(
     judge_conc = r.get("judge_concurrency", judge_concurrency, 16, int)
     if concurrency < 1 or judge_conc < 1:
         raise ConfigError("concurrency must be at least 1")
+    suite_options.update(parse_option_pairs(list(_as_list(r.get("suite_option", suite_option)))))
+    sample_n = r.get("sample", sample, cast=int)
+    if sample_n is not None and sample_n < 1:
+        raise ConfigError("--sample must be at least 1")
     limit_n = r.get("limit", limit, cast=int)
     if limit_n is not None and limit_n < 1:
         raise ConfigError("--limit must be at least 1")
@@ -218,7 +241,7 @@ def run(
         judges=_as_list(r.get("judge", judge)),
         attacks=_as_list(r.get("attack", attack)) or ("none",),
         generation=GenerationConfig(
-            system_prompt=r.get("system_prompt", system_prompt),
+            system_prompt=resolve_system_prompt(r.get("system_prompt", system_prompt)),
             temperature=r.get("temperature", temperature, cast=float),
             top_p=r.get("top_p", top_p, cast=float),
             max_tokens=r.get("max_tokens", max_tokens, cast=int),
@@ -238,6 +261,10 @@ def run(
         ),
         suite_options=suite_options,
         limit=limit_n,
+        sample=sample_n,
+        sample_seed=r.get("sample_seed", sample_seed, 0, int),
+        categories=_as_list(r.get("category", category)),
+        split=r.get("split", split),
         name=r.get("name", name),
         max_concurrency=concurrency,
         judge_concurrency=judge_conc,
