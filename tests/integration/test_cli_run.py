@@ -137,7 +137,8 @@ def test_run_numbers_cache_and_secrets(server: FakeOpenAIServer, tmp_path: Path)
     summary = json.loads(out.read_text())
     assert summary["schema"] == "thinksafe.summary/1"
     block = summary["judges"]["scripted"]
-    assert "scripted" in block["judge"]["note"]
+    assert block["judge"]["spec"] == "scripted"
+    assert "Scripted fake judge" in block["judge"]["note"]
 
     refuse = block["unsafe"]["refuse"]["overall"]
     # answer: r3, r4, r6 unsafe; r1, r2, r5, r7 safe; r8 failed for good
