@@ -64,10 +64,9 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
 
     import thinksafe.judges.rules
     import thinksafe.targets.openai  # noqa: F401
-    from thinksafe import aio
     from thinksafe.config import ConnectionConfig
-    from thinksafe.engine import Runner, RunSpec
-    from thinksafe.metrics.summary import build_summary
+    from thinksafe.engine import RunSpec
+    from thinksafe.evaluate import run_spec
     from thinksafe.store.sqlite import Store
 
     spec = RunSpec(
@@ -79,12 +78,7 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     )
     wall0, cpu0 = time.perf_counter(), time.process_time()
     with Store(store) as db:
-        result = aio.run(Runner(spec, db).run())
-        summary = build_summary(
-            result.results, judges=list(result.judges), run={"id": result.run_id},
-            judge_notes=result.judge_notes,
-        )
-        db.finish_run(result.run_id, "complete", summary)
+        result, _summary = run_spec(spec, db)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     return {
         "prompts": len(result.results),

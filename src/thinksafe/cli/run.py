@@ -11,14 +11,13 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from thinksafe import aio
 from thinksafe.cli.app import app, open_store, stderr, stdout
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.suites import parse_option_pairs
 from thinksafe.config import ConnectionConfig, GenerationConfig
-from thinksafe.engine import Runner, RunResult, RunSpec
+from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
-from thinksafe.metrics.summary import build_summary
+from thinksafe.evaluate import run_spec
 from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
 from thinksafe.retry import RetryPolicy
@@ -274,11 +273,7 @@ def run(
     out = stdout()
     with open_store(r.get("store", store)) as db:
         bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
-        runner = Runner(spec, db, progress=bar)
-        result = aio.run(runner.run())
-        summary = summarise(result, db)
-        status = "aborted" if result.aborted else "complete"
-        db.finish_run(result.run_id, status, summary)
+        result, summary = run_spec(spec, db, bar)
     render_summary(summary, out)
     path = r.get("json", json_path)
     if path is not None:
@@ -294,14 +289,3 @@ def run(
             f" ({result.error_rate:.1%}), more than --max-error-rate {max_error}"
         )
         raise typer.Exit(1)
-
-
-def summarise(result: RunResult, db: Any) -> dict[str, Any]:
-    row = db.get_run(result.run_id)
-    run_info = {"id": result.run_id, **(row.spec if row else {})}
-    return build_summary(
-        result.results,
-        judges=list(result.judges),
-        run=run_info,
-        judge_notes=result.judge_notes,
-    )
