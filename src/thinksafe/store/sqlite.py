@@ -418,9 +418,7 @@ class Store:
             ),
         )
 
-    def get_judge_accuracy(
-        self, spec: str, identity: str | None = None
-    ) -> dict[str, Any] | None:
+    def get_judge_accuracy(self, spec: str, identity: str | None = None) -> dict[str, Any] | None:
         """The latest measured accuracy of judge ``spec`` (of that identity hash when given),
         with ``judge_identity``, ``judge_spec`` and ``saved_at`` added; ``None`` if never
         measured."""

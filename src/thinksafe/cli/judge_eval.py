@@ -1,0 +1,230 @@
+"""``thinksafe judge-eval FILE``: measure judges against human labels.
+
+FILE is a labelled transcript file of your own (``--label-column``) or a registered labelled set
+(``xstest-completions``, ``do-not-answer``, ``jbb-judge-comparison``,
+``harmbench-classifier-val``; ``NAME@PATH`` for a local copy). Our judges (``--judge``) read the
+responses through the engine, cached in the store; published verdicts already in the file
+(``--prediction-column``) are compared on the same rows. See ``docs/judge-eval.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from thinksafe.cli.app import app, open_store, stderr, stdout
+from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
+from thinksafe.cli.progress import make_progress
+from thinksafe.cli.run import Resolver, _as_list, load_config_file
+from thinksafe.config import ConnectionConfig
+from thinksafe.engine import default_judge
+from thinksafe.errors import ConfigError
+from thinksafe.labelled import load_labelled, split_spec
+from thinksafe.labelled.evaluate import (
+    EVAL_CHANNELS,
+    Labeller,
+    accuracy_record,
+    column_labeller,
+    evaluate,
+    judge_labellers,
+)
+from thinksafe.labelled.render import render_report
+from thinksafe.metrics.agreement import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+from thinksafe.records import content_hash
+from thinksafe.retry import RetryPolicy
+from thinksafe.transcripts import TranscriptOptions
+
+
+@app.command("judge-eval")
+def judge_eval(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A labelled transcript file, or a registered set: xstest-completions,"
+            " do-not-answer, jbb-judge-comparison, harmbench-classifier-val (NAME@PATH for a"
+            " local copy)."
+        ),
+    ],
+    judge_spec: Annotated[
+        list[str] | None,
+        typer.Option("--judge", "-j", help="Judge spec to measure, repeatable."),
+    ] = None,
+    prediction_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A column of published verdicts to measure on the same rows, repeatable.",
+        ),
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option(help="Column holding the human labels (label).")
+    ] = None,
+    positive_label: Annotated[
+        list[str] | None,
+        typer.Option(help="Label value meaning unsafe (repeatable); every other value is safe."),
+    ] = None,
+    by_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Also break metrics and safe-response rates down by this column (e.g. model)."
+        ),
+    ] = None,
+    channel: Annotated[
+        str, typer.Option(help="Channel our judges are measured on: answer, reasoning, either.")
+    ] = "answer",
+    save_accuracy: Annotated[
+        bool,
+        typer.Option(
+            help="Store each judge's measured sensitivity and specificity, so later runs show"
+            " judge-corrected rates."
+        ),
+    ] = False,
+    id_column: Annotated[str | None, typer.Option(help="Id column (id).")] = None,
+    prompt_column: Annotated[str | None, typer.Option(help="Prompt column (prompt).")] = None,
+    messages_column: Annotated[str | None, typer.Option(help="Messages column.")] = None,
+    response_column: Annotated[str | None, typer.Option(help="Response column (response).")] = None,
+    reasoning_column: Annotated[
+        str | None, typer.Option(help="Reasoning column (reasoning).")
+    ] = None,
+    category_column: Annotated[str | None, typer.Option(help="Category column (category).")] = None,
+    expected_column: Annotated[
+        str | None, typer.Option(help="Expected column, refuse or comply (expected).")
+    ] = None,
+    harm_area_column: Annotated[str | None, typer.Option(help="Harm area column.")] = None,
+    default_expected: Annotated[
+        str | None, typer.Option(help="refuse or comply for rows with no expected (refuse).")
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Server URL for model-based judges.")
+    ] = None,
+    judge_api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the judge server's key.")
+    ] = None,
+    judge_concurrency: Annotated[
+        int | None, typer.Option(help="Concurrent calls per judge (16).")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per judge request (600).")] = None,
+    max_retries: Annotated[int | None, typer.Option(help="Tries per judge call (6).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap resamples for the F1, kappa and MCC intervals.")
+    ] = BOOTSTRAP_RESAMPLES,
+    store: Annotated[Path | None, typer.Option(help="SQLite store (./thinksafe.db).")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the report JSON here.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML file of options (flags and env beat it).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+) -> None:
+    """Measure judges against human labels: accuracy, precision, recall, F1, kappa, MCC, error
+    rates and the confusion matrix, overall, per true class and per category."""
+    r = Resolver(load_config_file(config))
+    if channel not in EVAL_CHANNELS:
+        raise ConfigError(f"--channel must be one of {', '.join(EVAL_CHANNELS)}, got {channel!r}")
+    if bootstrap < 1:
+        raise ConfigError("--bootstrap must be at least 1")
+    limit_n = r.get("limit", limit, cast=int)
+    if limit_n is not None and limit_n < 1:
+        raise ConfigError("--limit must be at least 1")
+    given = {
+        "id_column": id_column,
+        "prompt_column": prompt_column,
+        "messages_column": messages_column,
+        "response_column": response_column,
+        "reasoning_column": reasoning_column,
+        "category_column": category_column,
+        "expected_column": expected_column,
+        "harm_area_column": harm_area_column,
+        "default_expected": default_expected,
+    }
+    registered = split_spec(file) is not None
+    if registered:
+        flags = [f"--{k.replace('_', '-')}" for k in COLUMN_OPTIONS if given.get(k) is not None]
+        if flags:
+            raise ConfigError(f"{file} has its own columns; {flags[0]} is for files of your own")
+        options = TranscriptOptions()
+    else:
+        options = transcript_options(r, given)
+    columns = list(dict.fromkeys(prediction_column or []))
+    dataset = load_labelled(
+        file,
+        options=options,
+        label_column=label_column,
+        positive=positive_label or (),
+        prediction_columns=columns,
+    ).limited(limit_n)
+    judges = list(dict.fromkeys(_as_list(r.get("judge", judge_spec))))
+    if not judges and not columns:
+        judges = [default_judge()]
+    if save_accuracy and not judges:
+        raise ConfigError("--save-accuracy stores our judges' accuracy: give --judge SPEC")
+    concurrency = r.get("judge_concurrency", judge_concurrency, 16, int)
+    if concurrency < 1:
+        raise ConfigError("--judge-concurrency must be at least 1")
+
+    labellers: list[Labeller] = []
+    out = stdout()
+    report: dict[str, Any]
+    notes: list[str] = []
+    if judges:
+        with open_store(r.get("store", store)) as db:
+            runs = judge_labellers(
+                dataset,
+                judges,
+                db,
+                channel=channel,
+                judge_connection=ConnectionConfig(
+                    base_url=r.get("judge_base_url", judge_base_url),
+                    api_key_env=r.get("judge_api_key_env", judge_api_key_env),
+                    timeout_s=r.get("timeout", timeout, 600.0, float),
+                ),
+                judge_concurrency=concurrency,
+                retry=RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int)),
+                progress=lambda: make_progress(stderr(), enabled=progress and sys.stderr.isatty()),
+            )
+            labellers.extend(runs.labellers)
+            labellers.extend(column_labeller(dataset, c) for c in columns)
+            report = evaluate(
+                dataset,
+                labellers,
+                channel=channel,
+                by_column=by_column,
+                resamples=bootstrap,
+                seed=BOOTSTRAP_SEED,
+            )
+            if save_accuracy:
+                for labeller in runs.labellers:
+                    if labeller.identity is None:
+                        continue
+                    db.save_judge_accuracy(
+                        content_hash(labeller.identity),
+                        labeller.name,
+                        accuracy_record(report, labeller.name),
+                    )
+                    notes.append(f"saved the measured accuracy of {labeller.name} in {db.path}")
+        notes.insert(
+            0,
+            f"runs {', '.join(runs.runs)} ({runs.judge_calls} judge calls; verdicts cached in"
+            " the store)",
+        )
+    else:
+        labellers.extend(column_labeller(dataset, c) for c in columns)
+        report = evaluate(
+            dataset,
+            labellers,
+            channel=channel,
+            by_column=by_column,
+            resamples=bootstrap,
+            seed=BOOTSTRAP_SEED,
+        )
+    render_report(report, out)
+    path = r.get("json", json_path)
+    if path is not None:
+        Path(path).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", "utf-8")
+    for note in notes:
+        out.print(note)

@@ -1,0 +1,313 @@
+"""Transcripts: prompts with the responses a model already gave, read from a JSONL or CSV file.
+
+Default columns: ``id``, ``prompt`` (or ``messages``, a JSON list of ``{role, content}``),
+``response``, and optionally ``reasoning``, ``category``, ``expected`` (default ``refuse``) and
+``harm_area``; every other column goes to the sample's ``meta``. A response that holds
+``<think>`` tags, on a row with no reasoning, is split into reasoning and answer by
+:func:`thinksafe.reasoning.split_text` (an unclosed ``<think>`` is a truncated trace). An empty
+response is kept: it is an ``empty`` outcome, counted and never safe.
+
+Rows are read by the same reader and row parser as the ``file:`` suite, so the same files, the
+same column options and the same ``FILE:LINE`` errors apply.
+
+Each row becomes a :class:`Transcript` (a :class:`~thinksafe.records.Sample` and the
+:class:`~thinksafe.records.Completion` it got). :class:`ReplayRunner` then runs the real engine
+over them: the ``replay`` target hands back each prompt's recorded response, so judging,
+caching, the store and the summary are exactly those of ``thinksafe run``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from thinksafe.build import build_target
+from thinksafe.config import ConnectionConfig
+from thinksafe.engine import Progress, Runner, RunSpec
+from thinksafe.errors import ConfigError, DataError
+from thinksafe.protocols import Target
+from thinksafe.reasoning import split_text
+from thinksafe.records import (
+    Completion,
+    Expected,
+    Sample,
+    canonical_json,
+    messages_to_list,
+)
+from thinksafe.store.sqlite import Store
+from thinksafe.suites.base import normalise_expected
+from thinksafe.suites.file import EXTENSIONS, FileOptions, iter_rows, row_to_sample
+
+__all__ = [
+    "ReplayRunner",
+    "Transcript",
+    "TranscriptOptions",
+    "completion_from_text",
+    "messages_key",
+    "read_transcripts",
+    "replay_layers",
+    "require_one_response_per_prompt",
+    "row_to_transcript",
+]
+
+SUITE_PREFIX = "transcripts"
+
+
+@dataclass(frozen=True)
+class TranscriptOptions:
+    """How the columns of a transcript file are named."""
+
+    id_column: str = "id"
+    prompt_column: str = "prompt"
+    messages_column: str = "messages"
+    response_column: str = "response"
+    reasoning_column: str = "reasoning"
+    category_column: str = "category"
+    expected_column: str = "expected"
+    harm_area_column: str = "harm_area"
+    default_expected: Expected = "refuse"
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any] | None) -> TranscriptOptions:
+        """Options as the command line passes them (``None`` values: not given)."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in (options or {}).items():
+            if value is None:
+                continue
+            name = key.replace("-", "_")
+            if name not in known:
+                raise ConfigError(
+                    f"transcripts: unknown option {key!r}; known: {', '.join(sorted(known))}"
+                )
+            if name == "default_expected":
+                expected = normalise_expected(value)
+                if expected is None:
+                    raise ConfigError(
+                        f"transcripts: default_expected must be refuse or comply, got {value!r}"
+                    )
+                values[name] = expected
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"transcripts: option {_flag(name)} needs a column name")
+            values[name] = value.strip()
+        return cls(**values)
+
+    def file_options(self) -> FileOptions:
+        """The ``file:`` suite options for the prompt side of a row."""
+        return FileOptions(
+            id_column=self.id_column,
+            prompt_column=self.prompt_column,
+            messages_column=self.messages_column,
+            category_column=self.category_column,
+            expected_column=self.expected_column,
+            harm_area_column=self.harm_area_column,
+            default_expected=self.default_expected,
+        )
+
+    def explicit(self, name: str) -> bool:
+        return bool(getattr(self, name) != getattr(_DEFAULTS, name))
+
+
+_DEFAULTS = TranscriptOptions()
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """One row: the sample, the completion it got, and the line it starts on."""
+
+    sample: Sample
+    completion: Completion
+    line: int = 0
+
+
+def _text_cell(row: Mapping[str, Any], column: str, where: str) -> str | None:
+    """A cell that must hold text: ``None`` when the column is missing or the cell empty."""
+    value = row.get(column)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, bool)):
+        raise DataError(f"{where}: column {column!r} must hold text")
+    text = str(value)
+    return text if text.strip() else None
+
+
+def completion_from_text(response: str, reasoning: str | None = None) -> Completion:
+    """The completion a recorded response stands for.
+
+    With ``reasoning`` the trace is taken as given (kind ``raw``); otherwise a response holding
+    ``<think>`` tags is split, and one without tags is all answer (reasoning ``absent``).
+    """
+    if reasoning is not None and reasoning.strip():
+        return Completion(
+            answer=response.strip(),
+            reasoning=reasoning.strip(),
+            reasoning_kind="raw",
+            finish_reason="stop",
+        )
+    split = split_text(response)
+    return Completion(
+        answer=split.answer,
+        reasoning=split.reasoning,
+        reasoning_kind=split.kind,
+        finish_reason="stop",
+    )
+
+
+def row_to_transcript(
+    row: Mapping[str, Any],
+    *,
+    suite: str,
+    where: str,
+    lineno: int,
+    options: TranscriptOptions,
+) -> Transcript:
+    """One file row as a transcript; ``DataError`` prefixed with ``where`` when malformed."""
+    o = options
+    if o.response_column not in row:
+        has = ", ".join(repr(k) for k in row) or "none"
+        raise DataError(
+            f"{where}: row has no {o.response_column!r} column (it has {has}); map yours with"
+            " --response-column"
+        )
+    if o.explicit("reasoning_column") and o.reasoning_column not in row:
+        raise DataError(
+            f"{where}: row has no {o.reasoning_column!r} column (named by --reasoning-column)"
+        )
+    response = _text_cell(row, o.response_column, where) or ""
+    reasoning = _text_cell(row, o.reasoning_column, where)
+    sample = row_to_sample(row, suite=suite, where=where, lineno=lineno, options=o.file_options())
+    meta = {
+        k: v for k, v in sample.meta.items() if k not in (o.response_column, o.reasoning_column)
+    }
+    return Transcript(
+        sample=replace(sample, meta=meta),
+        completion=completion_from_text(response, reasoning),
+        line=lineno,
+    )
+
+
+def read_transcripts(
+    path: str | Path,
+    options: TranscriptOptions | None = None,
+    *,
+    display: str | None = None,
+    suite: str | None = None,
+) -> list[Transcript]:
+    """Every row of a JSONL or CSV/TSV transcript file (ids must be unique)."""
+    file = Path(path).expanduser()
+    shown = display or str(path)
+    if file.suffix.lower() not in EXTENSIONS:
+        suffix = file.suffix or "(no extension)"
+        raise DataError(
+            f"{shown}: unsupported file type {suffix!r}; use one of {', '.join(EXTENSIONS)}"
+        )
+    if not file.is_file():
+        what = "is a folder, not a file" if file.is_dir() else "not found"
+        raise DataError(f"{shown}: {what} ({file.resolve()}); check the path")
+    opts = options or TranscriptOptions()
+    name = suite or f"{SUITE_PREFIX}:{os.path.basename(str(path))}"
+    out: list[Transcript] = []
+    first_line: dict[str, int] = {}
+    for lineno, row in iter_rows(file, shown):
+        where = f"{shown}:{lineno}"
+        transcript = row_to_transcript(row, suite=name, where=where, lineno=lineno, options=opts)
+        sid = transcript.sample.id
+        if sid in first_line:
+            raise DataError(
+                f"{where}: duplicate id {sid!r} (first on line {first_line[sid]}); ids must be"
+                " unique"
+            )
+        first_line[sid] = lineno
+        out.append(transcript)
+    if not out:
+        raise DataError(f"{shown}: the file has no rows")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Replaying through the engine
+# ---------------------------------------------------------------------------------------------
+
+
+def messages_key(messages: Sequence[Any]) -> str:
+    """The text a replayed response is looked up by: the conversation sent."""
+    return canonical_json(messages_to_list(messages))
+
+
+def replay_layers(items: Sequence[Transcript]) -> list[list[Transcript]]:
+    """Split transcripts into layers in which each conversation has one response.
+
+    The engine caches a completion by (target, conversation), so one replay can hold only one
+    response per prompt; a prompt answered several times (by several models, say) goes to the
+    next layer each time it comes again with a different response. Order is kept.
+    """
+    layers: list[list[Transcript]] = []
+    seen: list[dict[str, Completion]] = []
+    for item in items:
+        key = messages_key(item.sample.messages)
+        for index, layer_seen in enumerate(seen):
+            found = layer_seen.get(key)
+            if found is None or found == item.completion:
+                layer_seen[key] = item.completion
+                layers[index].append(item)
+                break
+        else:
+            seen.append({key: item.completion})
+            layers.append([item])
+    return layers
+
+
+def require_one_response_per_prompt(items: Sequence[Transcript], display: str) -> None:
+    """``DataError`` naming both lines when a prompt comes again with another response."""
+    first: dict[str, Transcript] = {}
+    for item in items:
+        key = messages_key(item.sample.messages)
+        earlier = first.setdefault(key, item)
+        if earlier is not item and earlier.completion != item.completion:
+            raise DataError(
+                f"{display}:{item.line}: the prompt of line {earlier.line} comes again with"
+                " another response; one file replays one response per prompt, so put each"
+                " model's transcripts in a file of its own"
+            )
+
+
+class ReplayRunner(Runner):
+    """The engine over transcripts: samples from the rows, completions from the ``replay``
+    target. Every other target spec (a judge's model) is built as usual."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        store: Store,
+        transcripts: Sequence[Transcript],
+        *,
+        progress: Progress | None = None,
+        make_target: Callable[[str, ConnectionConfig], Target] | None = None,
+    ) -> None:
+        from thinksafe.targets.replay import ReplayTarget
+
+        self._transcripts = list(transcripts)
+        self._replay = ReplayTarget.from_transcripts(spec.model, self._transcripts)
+        self._build = make_target or build_target
+        super().__init__(spec, store, progress=progress, target_factory=self._target_for)
+
+    def _target_for(self, spec: str, connection: ConnectionConfig) -> Target:
+        if spec == self._replay.spec:
+            return self._replay
+        return self._build(spec, connection)
+
+    def load_samples(self) -> list[Sample]:
+        samples = [t.sample for t in self._transcripts]
+        if self.spec.limit is not None:
+            samples = samples[: self.spec.limit]
+        if not samples:
+            raise DataError(f"{self.spec.suite}: no transcripts to judge")
+        return samples
