@@ -25,6 +25,21 @@ from thinksafe.suites.base import HARM_AREA_SLUGS, SuiteInfo, sample_problems
 
 from . import benchmark_fixtures as fx
 
+
+@pytest.fixture(autouse=True)
+def _hub_host_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests stand a fake huggingface_hub in for the real one; the host check that
+    spares an offline machine half a minute of retries would otherwise see no network."""
+    monkeypatch.setattr(hub, "hub_reachable", lambda timeout_s=3.0: True)
+
+
+def test_unreachable_hub_reads_only_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub, "hub_reachable", lambda timeout_s=3.0: False)
+    monkeypatch.delenv("THINKSAFE_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    _, local_only = hub._hub_for("sst", "somewhere")
+    assert local_only is True
+
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 OFFICIAL = sorted(fx.FIXTURES)
