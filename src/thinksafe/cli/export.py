@@ -1,4 +1,4 @@
-"""``thinksafe export RUN``: per-attempt, per-channel rows as JSONL or CSV."""
+"""``thinksafe export RUN``: per-attempt, per-channel rows as JSONL, CSV or Parquet."""
 
 from __future__ import annotations
 
@@ -9,25 +9,34 @@ from typing import Annotated
 import typer
 
 from thinksafe.cli.app import STORE_HELP, app, open_existing_store
+from thinksafe.errors import ConfigError
 from thinksafe.store import export as exporter
 
 
 @app.command()
 def export(
     run: Annotated[str, typer.Argument(help="Run id (or a unique prefix, a name, or latest).")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl, csv or parquet (parquet needs -o).")
+    ] = "jsonl",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
     ] = None,
     store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
 ) -> None:
     """Export a run: one row per attempt, channel and judge, with sample metadata."""
+    if fmt not in exporter.FORMATS:
+        raise ConfigError(
+            f"unknown export format {fmt!r}; choose one of {', '.join(exporter.FORMATS)}"
+        )
+    if fmt not in exporter.TEXT_FORMATS and output is None:
+        raise ConfigError(f"{fmt} is a binary format: write it to a file with --output PATH")
     with open_existing_store(store) as db:
         row = db.find_run(run)
         results = db.load_results(row.id)
     judges = list(row.spec.get("judges") or [])
     if output is None:
-        exporter.write(fmt, row.id, results, judges, sys.stdout)
+        exporter.write(fmt, row.id, results, judges, sys.stdout, model=row.model)
     else:
-        n = exporter.write_file(fmt, row.id, results, judges, output)
+        n = exporter.write_file(fmt, row.id, results, judges, output, model=row.model)
         print(f"wrote {n} rows to {output}", file=sys.stderr)

@@ -1,0 +1,125 @@
+"""``thinksafe report RUN [RUN...]``: a self-contained HTML report; several runs side by side."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from thinksafe.cli.app import STORE_HELP, app, open_existing_store
+from thinksafe.errors import ConfigError
+from thinksafe.records import content_hash
+from thinksafe.report.html import DEFAULT_MAX_CHARS
+from thinksafe.store.sqlite import RunRow, Store
+
+
+def _stored_accuracy(db: Store, row: RunRow, judge: str | None) -> dict[str, Any] | None:
+    """The report judge's accuracy as measured by ``thinksafe judge-eval --save-accuracy`` on
+    the same judge identity, for the channel it was measured on; ``None`` if never measured."""
+    specs = [str(s) for s in row.spec.get("judges") or []]
+    identities = dict(zip(specs, row.spec.get("judge_identities") or []))
+    spec = judge or (specs[0] if specs else None)
+    if spec is None or spec not in identities:
+        return None
+    found = db.get_judge_accuracy(spec, identity=content_hash(identities[spec]))
+    if not found or found.get("sensitivity") is None or found.get("specificity") is None:
+        return None
+    channel = str(found.get("channel") or "answer")
+    source = f"measured on {found.get('dataset') or 'a labelled set'}"
+    if found.get("saved_at"):
+        source += f" ({found['saved_at']})"
+    entry = {"sensitivity": found["sensitivity"], "specificity": found["specificity"]}
+    return {spec: {channel: {**entry, "source": source}}}
+
+
+def _load_accuracy(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"judge accuracy file {path} not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"judge accuracy file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"judge accuracy file {path} must map a judge to"
+            ' {"sensitivity": .., "specificity": ..}'
+        )
+    source = f"from {path.name}"
+    return {
+        judge: (
+            {**entry, "source": source}
+            if isinstance(entry, dict) and "sensitivity" in entry
+            else entry
+        )
+        for judge, entry in data.items()
+    }
+
+
+@app.command()
+def report(
+    runs: Annotated[
+        list[str],
+        typer.Argument(help="Run ids (or unique prefixes, names, latest). Two or more compare."),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="Report this judge's verdicts (default: each run's primary judge)."),
+    ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            help="Replace model outputs and must-refuse prompts by their length and a hash."
+        ),
+    ] = False,
+    max_chars: Annotated[
+        int, typer.Option(help="Characters of each output kept in the transcript browser.")
+    ] = DEFAULT_MAX_CHARS,
+    judge_accuracy: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON file {"JUDGE": {"sensitivity": .., "specificity": ..}} for judge-corrected'
+            " rates (default: the run spec's judge_accuracy, else the judge's accuracy measured"
+            " by judge-eval --save-accuracy)."
+        ),
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a run, or compare several runs side by side."""
+    accuracy = _load_accuracy(judge_accuracy)
+    with open_existing_store(store) as db:
+        rows = [db.find_run(ref) for ref in runs]
+        if len({row.id for row in rows}) != len(rows):
+            raise ConfigError("the same run is named twice; give distinct runs to compare")
+        loaded = [(row, db.load_results(row.id)) for row in rows]
+        if accuracy is None and len(rows) == 1 and not rows[0].spec.get("judge_accuracy"):
+            accuracy = _stored_accuracy(db, rows[0], judge)
+    if len(loaded) == 1:
+        from thinksafe.report.html import report_html
+
+        row, results = loaded[0]
+        page = report_html(
+            row,
+            results,
+            judge=judge,
+            redact=redact,
+            max_chars=max_chars,
+            judge_accuracy=accuracy,
+        )
+    else:
+        from thinksafe.report.compare import compare_html
+
+        page = compare_html(loaded, judge=judge)
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror}; pass -o PATH") from None
+    size = output.stat().st_size
+    print(f"wrote {output} ({size / 1e6:.1f} MB)", file=sys.stderr)
