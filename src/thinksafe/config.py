@@ -18,6 +18,13 @@ class GenerationConfig:
     seed: int | None = None
     reasoning_effort: str | None = None
     extra_body: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    # Thinking control (see thinksafe.thinking): the chat template's thinking switch, and for
+    # local targets a mode ("zerothink", "lessthink", "morethink"), a cap on the trace's
+    # tokens and a floor under them.
+    thinking: bool | None = None
+    think_mode: str | None = None
+    think_budget: int | None = None
+    min_think_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -28,6 +35,10 @@ class GenerationConfig:
             "seed": self.seed,
             "reasoning_effort": self.reasoning_effort,
             "extra_body": dict(self.extra_body),
+            "thinking": self.thinking,
+            "think_mode": self.think_mode,
+            "think_budget": self.think_budget,
+            "min_think_tokens": self.min_think_tokens,
         }
 
     @classmethod
@@ -40,6 +51,10 @@ class GenerationConfig:
             seed=d.get("seed"),
             reasoning_effort=d.get("reasoning_effort"),
             extra_body=dict(d.get("extra_body") or {}),
+            thinking=d.get("thinking"),
+            think_mode=d.get("think_mode"),
+            think_budget=d.get("think_budget"),
+            min_think_tokens=d.get("min_think_tokens"),
         )
 
 

@@ -1,0 +1,252 @@
+"""``vllm/MODEL_OR_PATH``: vLLM's offline engine on the local GPUs (extra ``vllm``).
+
+The same pattern as ``hf/``: the model's chat template renders each conversation, concurrent
+``generate()`` calls are gathered into batches, and each batch goes to ``LLM.generate`` as token
+prompts with one ``SamplingParams`` per request (vLLM schedules them itself, so batches can be
+large). Thinking control works as for ``hf/``: a step that must stop at the close tag gets it as
+a stop string. Prompts are tokenized here, without special tokens added, so a template that
+writes its own BOS does not get a second one.
+
+Options come from the spec's query string, then ``THINKSAFE_VLLM_<NAME>``, then the defaults
+of :class:`VLLMOptions`::
+
+    vllm/Qwen/Qwen3-8B?tensor_parallel_size=2&max_model_len=16384
+
+``reasoning_parser=NAME`` takes the think tags from vLLM's reasoning parser of that name
+(``deepseek_r1``, ``qwen3``, ...) instead of ``think_tags``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from thinksafe import registry
+from thinksafe.config import ConnectionConfig, GenerationConfig
+from thinksafe.errors import ConfigError, MissingExtraError, TargetUnavailableError
+from thinksafe.targets.local import (
+    LocalTarget,
+    TemplateEngine,
+    file_digest,
+    local_fingerprint,
+    read_options,
+    require_modules,
+    split_options,
+)
+from thinksafe.thinking import Step, StepOutput, ThinkTags
+
+__all__ = ["VLLMEngine", "VLLMOptions", "build_vllm_target", "sampling_kwargs"]
+
+VLLM_EXTRA = "pip install 'thinksafe[vllm]'"
+
+
+@dataclasses.dataclass(frozen=True)
+class VLLMOptions:
+    """Options of a ``vllm/`` target (spec query string or ``THINKSAFE_VLLM_<NAME>``)."""
+
+    tensor_parallel_size: int = 1
+    dtype: str = "auto"
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None
+    max_new_tokens: int = 2048  # when the generation config sets no max_tokens
+    trust_remote_code: bool = False
+    revision: str | None = None
+    quantization: str | None = None
+    enforce_eager: bool = False
+    seed: int = 0  # the engine's seed; a generation config's seed goes to each request
+    batch_size: int = 256  # requests handed to vLLM at once
+    batch_wait_ms: float = 20.0
+    think_tags: str | None = None  # OPEN,CLOSE; default <think>,</think>
+    reasoning_parser: str | None = None  # take the tags from this vLLM reasoning parser
+    chat_template: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tensor_parallel_size < 1:
+            raise ConfigError("tensor_parallel_size must be at least 1")
+        if not 0.0 < self.gpu_memory_utilization <= 1.0:
+            raise ConfigError("gpu_memory_utilization must be in (0, 1]")
+        if self.think_tags and self.reasoning_parser:
+            raise ConfigError("give think_tags or reasoning_parser, not both")
+        if self.think_tags:
+            ThinkTags.parse(self.think_tags)
+
+    def identity(self) -> dict[str, Any]:
+        """The options that change what the model generates (not parallelism or batching)."""
+        return {
+            "revision": self.revision,
+            "dtype": self.dtype,
+            "quantization": self.quantization,
+            "max_new_tokens": self.max_new_tokens,
+            "max_model_len": self.max_model_len,
+            "think_tags": self.think_tags,
+            "reasoning_parser": self.reasoning_parser,
+            "chat_template_sha256": (
+                file_digest(self.chat_template, "chat_template") if self.chat_template else None
+            ),
+        }
+
+    def engine_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``vllm.LLM``."""
+        kwargs: dict[str, Any] = {
+            "tensor_parallel_size": self.tensor_parallel_size,
+            "dtype": self.dtype,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
+            "trust_remote_code": self.trust_remote_code,
+            "enforce_eager": self.enforce_eager,
+            "seed": self.seed,
+        }
+        for name in ("max_model_len", "revision", "quantization"):
+            value = getattr(self, name)
+            if value is not None:
+                kwargs[name] = value
+        return kwargs
+
+
+def sampling_kwargs(step: Step, config: GenerationConfig, skip_special: bool) -> dict[str, Any]:
+    """Keyword arguments for one request's ``vllm.SamplingParams``: greedy unless a temperature
+    is set; a stop string is kept in the output so the thinking control can see it."""
+    kwargs: dict[str, Any] = {
+        "max_tokens": step.max_new_tokens,
+        "temperature": config.temperature or 0.0,
+        "skip_special_tokens": skip_special,
+    }
+    if config.temperature and config.top_p is not None:
+        kwargs["top_p"] = config.top_p
+    if config.seed is not None:
+        kwargs["seed"] = config.seed
+    if step.stop:
+        kwargs["stop"] = list(step.stop)
+        kwargs["include_stop_str_in_output"] = True
+    return kwargs
+
+
+def import_vllm() -> Any:
+    try:
+        vllm = importlib.import_module("vllm")
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"vllm/ models need vLLM ({exc.name} is missing) and a GPU: {VLLM_EXTRA}"
+        ) from None
+    return vllm
+
+
+class VLLMEngine(TemplateEngine):
+    """A ``vllm.LLM`` and its tokenizer, created on first use."""
+
+    def __init__(self, model: str, options: VLLMOptions) -> None:
+        tags = ThinkTags.parse(options.think_tags) if options.think_tags else ThinkTags()
+        super().__init__(
+            model,
+            max_new_tokens=options.max_new_tokens,
+            tags=tags,
+            chat_template=options.chat_template,
+        )
+        self.options = options
+        self.llm: Any = None
+        self._sampling: Any = None
+        self._skip_special = True
+
+    def load(self) -> None:
+        with self._lock:
+            if self.llm is not None:
+                return
+            vllm = import_vllm()
+            try:
+                llm = vllm.LLM(model=self.model_name, **self.options.engine_kwargs())
+            except (OSError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise TargetUnavailableError(
+                    f"vLLM cannot load {self.model_name}: {first}; check the model id or path,"
+                    " and trust_remote_code / max_model_len"
+                ) from None
+            self.tokenizer = llm.get_tokenizer()
+            if self.options.reasoning_parser:
+                self.tags = self._parser_tags(self.options.reasoning_parser)
+            special = set(getattr(self.tokenizer, "all_special_tokens", ()) or ())
+            # Keep the think tags in the text when the tokenizer marks them special.
+            self._skip_special = not ({self.tags.open, self.tags.close} & special)
+            self._sampling = vllm.SamplingParams
+            self._setup_template()
+            self.llm = llm
+
+    def _parser_tags(self, name: str) -> ThinkTags:
+        try:
+            manager = importlib.import_module("vllm.reasoning").ReasoningParserManager
+        except (ImportError, AttributeError):
+            raise ConfigError(
+                "this vLLM has no reasoning parsers; use think_tags=OPEN,CLOSE"
+            ) from None
+        try:
+            parser = manager.get_reasoning_parser(name)(self.tokenizer)
+        except KeyError:
+            raise ConfigError(f"vLLM has no reasoning parser {name!r}") from None
+        open_tag = getattr(parser, "start_token", None)
+        close_tag = getattr(parser, "end_token", None)
+        if not isinstance(open_tag, str) or not isinstance(close_tag, str):
+            raise ConfigError(
+                f"vLLM's reasoning parser {name!r} does not use think tags; give"
+                " think_tags=OPEN,CLOSE"
+            )
+        return ThinkTags(open_tag, close_tag)
+
+    def unload(self) -> None:
+        with self._lock:
+            self.llm = None
+
+    def run_steps(self, steps: Sequence[Step], config: GenerationConfig) -> list[StepOutput]:
+        self.load()
+        prompts = [{"prompt_token_ids": self.encode(step.text)} for step in steps]
+        params = [
+            self._sampling(**sampling_kwargs(step, config, self._skip_special)) for step in steps
+        ]
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        results: list[StepOutput] = []
+        for output in outputs:
+            choice = output.outputs[0]
+            finish: Literal["stop", "length"] = (
+                "length" if choice.finish_reason == "length" else "stop"
+            )
+            results.append(StepOutput(str(choice.text), len(choice.token_ids), finish))
+        return results
+
+
+def build_vllm_target(
+    model: str, env: Mapping[str, str] | None = None, *, require_extra: bool = True
+) -> LocalTarget:
+    """A ``vllm/`` target from the part of the spec after ``vllm/`` (query string included).
+    ``require_extra=False`` skips the check that vLLM is installed (for a driver that only
+    sends the work to Ray)."""
+    name, query = split_options(model)
+    options = read_options(
+        VLLMOptions, query, os.environ if env is None else env, "THINKSAFE_VLLM_"
+    )
+    if require_extra:
+        require_modules(("vllm",), VLLM_EXTRA, "vllm/ models")
+    identity: dict[str, Any] = {"provider": "vllm", "model": name, **options.identity()}
+    if options.trust_remote_code:
+        identity["trust_remote_code"] = True
+    fingerprint = local_fingerprint(name)
+    if fingerprint is not None:
+        identity["files"] = fingerprint
+    return LocalTarget(
+        provider="vllm",
+        model=model,
+        engine=VLLMEngine(name, options),
+        identity=identity,
+        batch_size=options.batch_size,
+        batch_wait_s=options.batch_wait_ms / 1000.0,
+    )
+
+
+@registry.targets.register(
+    "vllm",
+    description="A local model on vLLM's offline engine, batched, GPU (vllm/MODEL?"
+    "tensor_parallel_size=2); needs the vllm extra",
+    source="https://github.com/vllm-project/vllm",
+    extra="vllm",
+)
+def vllm_target(*, provider: str, model: str, connection: ConnectionConfig) -> LocalTarget:
+    return build_vllm_target(model)
