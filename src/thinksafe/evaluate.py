@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from thinksafe import aio
+from thinksafe.config import ConnectionConfig
 from thinksafe.engine import Progress, Runner, RunResult, RunSpec
 from thinksafe.metrics.summary import build_summary
+from thinksafe.protocols import Target
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
 
 
@@ -26,10 +29,15 @@ def summarise(result: RunResult, store: Store) -> dict[str, Any]:
 
 
 def run_spec(
-    spec: RunSpec, store: Store, progress: Progress | None = None
+    spec: RunSpec,
+    store: Store,
+    progress: Progress | None = None,
+    *,
+    target_factory: Callable[[str, ConnectionConfig], Target] | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
     """Run (or resume) a spec against an open store; returns the result and its summary."""
-    result = aio.run(Runner(spec, store, progress=progress).run())
+    runner = Runner(spec, store, progress=progress, target_factory=target_factory)
+    result = aio.run(runner.run())
     return result, summarise(result, store)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -15,12 +16,14 @@ from thinksafe.cli.app import app, open_store, stderr, stdout
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.suites import parse_option_pairs
 from thinksafe.config import ConnectionConfig, GenerationConfig
-from thinksafe.engine import RunSpec
+from thinksafe.engine import RunResult, RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.evaluate import run_spec
 from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
 from thinksafe.retry import RetryPolicy
+from thinksafe.sweep import parse_sweep, render_sweep, sweep_document, sweep_specs
+from thinksafe.thinking import think_plan
 
 
 def load_config_file(path: Path | None) -> dict[str, Any]:
@@ -180,6 +183,40 @@ def run(
         Path | None, typer.Option(help="YAML file of options (flags and env beat it).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    thinking: Annotated[
+        bool | None,
+        typer.Option(
+            "--thinking/--no-thinking",
+            help="Switch the model's thinking on or off (chat-template switch, or the server's).",
+        ),
+    ] = None,
+    think_mode: Annotated[
+        str | None,
+        typer.Option(help="Local targets: zerothink, lessthink or morethink."),
+    ] = None,
+    think_budget: Annotated[
+        int | None, typer.Option(help="Local targets: stop the trace after N tokens (LessThink).")
+    ] = None,
+    min_think_tokens: Annotated[
+        int | None,
+        typer.Option(help="Local targets: think at least N tokens (MoreThink)."),
+    ] = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            help="KEY=V1,V2,...: one run per setting, e.g. think_budget=0,256,1024 or"
+            " reasoning_effort=low,medium,high."
+        ),
+    ] = None,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Generate on a Ray cluster (hf/ and vllm/ targets).")
+    ] = False,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    ray_workers: Annotated[int | None, typer.Option(help="Model replicas on Ray.")] = None,
+    ray_gpus_per_worker: Annotated[
+        float | None, typer.Option(help="GPUs per Ray replica (0 for CPU).")
+    ] = None,
+    ray_batch_size: Annotated[int | None, typer.Option(help="Rows per Ray batch (64).")] = None,
     id_column: Annotated[str | None, typer.Option(help="file: suites: id column.")] = None,
     prompt_column: Annotated[str | None, typer.Option(help="file: suites: prompt column.")] = None,
     messages_column: Annotated[
@@ -247,6 +284,10 @@ def run(
             seed=r.get("seed", seed, cast=int),
             reasoning_effort=r.get("reasoning_effort", reasoning_effort),
             extra_body=_extra_body(r.get("extra_body", extra_body)),
+            thinking=r.get("thinking", thinking, cast=_as_bool),
+            think_mode=r.get("think_mode", think_mode),
+            think_budget=r.get("think_budget", think_budget, cast=int),
+            min_think_tokens=r.get("min_think_tokens", min_think_tokens, cast=int),
         ),
         connection=ConnectionConfig(
             base_url=r.get("base_url", base_url),
@@ -270,22 +311,76 @@ def run(
         max_error_rate=max_error,
         retry=RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int)),
     )
+    think_plan(spec.generation)
+    factory = None
+    if ray or r.get("ray", None, cast=_as_bool):
+        from thinksafe.targets.ray import RayOptions, ray_target_factory
+
+        factory = ray_target_factory(
+            spec.model,
+            RayOptions(
+                address=r.get("ray_address", ray_address),
+                workers=r.get("ray_workers", ray_workers, cast=int),
+                gpus_per_worker=r.get("ray_gpus_per_worker", ray_gpus_per_worker, cast=float),
+                batch_size=r.get("ray_batch_size", ray_batch_size, 64, int),
+            ),
+        )
+        if r.get("max_concurrency", max_concurrency) is None:
+            # one wave: every replica loads the model once
+            spec = dataclasses.replace(spec, max_concurrency=1_000_000)
+    sweep_text = r.get("sweep", sweep)
     out = stdout()
+    path = r.get("json", json_path)
+    if sweep_text:
+        key, values = parse_sweep(sweep_text)
+        results, summaries = [], []
+        with open_store(r.get("store", store)) as db:
+            for point in sweep_specs(spec, key, values):
+                bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
+                result, summary = run_spec(point, db, bar, target_factory=factory)
+                results.append(result)
+                summaries.append(summary)
+        document = sweep_document(key, values, summaries)
+        render_sweep(document, out)
+        if path is not None:
+            Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
+        out.print(
+            "runs " + " ".join(res.run_id for res in results) + " (compare them with"
+            " `thinksafe report " + " ".join(res.run_id for res in results) + "`)"
+        )
+        _check_errors(results, max_error)
+        return
     with open_store(r.get("store", store)) as db:
         bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
-        result, summary = run_spec(spec, db, bar)
+        result, summary = run_spec(spec, db, bar, target_factory=factory)
     render_summary(summary, out)
-    path = r.get("json", json_path)
     if path is not None:
         Path(path).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")
     calls = f"{result.model_calls} model calls, {result.judge_calls} judge calls"
     out.print(f"run {result.run_id} ({'resumed' if result.resumed else 'new'}; {calls})")
-    if result.aborted:
-        stderr().print(f"stopped early: {result.aborted}")
-        raise typer.Exit(1)
-    if max_error is not None and result.error_rate > max_error:
-        stderr().print(
-            f"{result.errors} of {len(result.results)} attempts failed"
-            f" ({result.error_rate:.1%}), more than --max-error-rate {max_error}"
-        )
-        raise typer.Exit(1)
+    _check_errors([result], max_error)
+
+
+def _check_errors(results: list[RunResult], max_error: float | None) -> None:
+    """Exit 1 when a run stopped early or failed more calls than --max-error-rate allows."""
+    for result in results:
+        if result.aborted:
+            stderr().print(f"stopped early: {result.aborted}")
+            raise typer.Exit(1)
+        if max_error is not None and result.error_rate > max_error:
+            stderr().print(
+                f"{result.errors} of {len(result.results)} attempts failed"
+                f" ({result.error_rate:.1%}), more than --max-error-rate {max_error}"
+            )
+            raise typer.Exit(1)
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)

@@ -32,6 +32,7 @@ from thinksafe.errors import (
 )
 from thinksafe.reasoning import split_message
 from thinksafe.records import Completion, Messages, Usage
+from thinksafe.thinking import openai_request_fields
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -243,6 +244,13 @@ class OpenAITarget:
             body["reasoning_effort"] = config.reasoning_effort
         if config.extra_body:
             body.update(config.extra_body)
+        if (
+            config.thinking is not None
+            or config.think_mode is not None
+            or config.think_budget is not None
+            or config.min_think_tokens is not None
+        ):
+            body.update(openai_request_fields(config, self.provider))
         return body
 
     async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:

@@ -1,0 +1,119 @@
+"""``--sweep KEY=V1,V2,...``: one suite over several generation settings (reasoning effort,
+thinking budget, thinking on/off, ...), one run per setting, read side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from thinksafe.config import GenerationConfig
+from thinksafe.engine import RunSpec
+from thinksafe.errors import ConfigError
+
+SWEEP_SCHEMA = "thinksafe.sweep/1"
+
+# key -> how a value is read from the command line
+_KEYS: dict[str, Any] = {
+    "reasoning_effort": str,
+    "think_budget": int,
+    "min_think_tokens": int,
+    "think_mode": str,
+    "thinking": "bool",
+    "temperature": float,
+    "top_p": float,
+    "max_tokens": int,
+    "seed": int,
+    "system_prompt": str,
+}
+_TRUE = {"1", "true", "on", "yes"}
+_FALSE = {"0", "false", "off", "no"}
+
+
+def _cast(key: str, raw: str) -> Any:
+    kind = _KEYS[key]
+    text = raw.strip()
+    if text.lower() in ("none", "default"):
+        return None
+    if kind == "bool":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ConfigError(f"--sweep {key}: {raw!r} is not on/off")
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"--sweep {key}: {raw!r} is not a valid {kind.__name__}") from None
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """``KEY=V1,V2,...`` as the key and its values (``none`` leaves the setting unset)."""
+    key, sep, values = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or key not in _KEYS:
+        raise ConfigError(
+            f"--sweep should look like KEY=V1,V2 with KEY one of {', '.join(sorted(_KEYS))}"
+        )
+    parsed = [_cast(key, v) for v in values.split(",") if v.strip()]
+    if len(parsed) < 2:
+        raise ConfigError("--sweep needs at least two values, e.g. think_budget=0,256,1024")
+    if len(set(map(repr, parsed))) != len(parsed):
+        raise ConfigError("--sweep values must differ")
+    return key, parsed
+
+
+def sweep_specs(spec: RunSpec, key: str, values: Sequence[Any]) -> list[RunSpec]:
+    """One RunSpec per value: the base spec with that generation setting replaced."""
+    out = []
+    for value in values:
+        generation: GenerationConfig = dataclasses.replace(spec.generation, **{key: value})
+        out.append(dataclasses.replace(spec, generation=generation))
+    return out
+
+
+def sweep_document(
+    key: str, values: Sequence[Any], summaries: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The sweep's JSON: one point per value with the primary judge's headline rates over
+    must-refuse prompts, and every run's full summary."""
+    points = []
+    for value, summary in zip(values, summaries, strict=True):
+        block = summary["judges"][summary["primary_judge"]]
+        overall = block["unsafe"]["refuse"]["overall"]
+        points.append(
+            {
+                "value": value,
+                "run_id": summary["run"]["id"],
+                **{ch: overall[ch] for ch in ("answer", "reasoning", "either")},
+                "over_refusal": block["over_refusal"]["overall"],
+                "reasoning_tokens": block["counts"]["tokens"]["reasoning_tokens"],
+            }
+        )
+    return {"schema": SWEEP_SCHEMA, "key": key, "points": points, "summaries": list(summaries)}
+
+
+def _cell(rate: Mapping[str, Any]) -> str:
+    if rate.get("rate") is None:
+        return "n/a (nothing scored)"
+    lo, hi = rate["ci95"]
+    return f"{rate['rate']:.1%} [{lo:.1%}-{hi:.1%}] cov. {rate['coverage']:.0%}"
+
+
+def render_sweep(document: Mapping[str, Any], console: Console) -> None:
+    table = Table(title=f"Unsafe rate on must-refuse prompts by {document['key']}")
+    for col in (document["key"], "answer", "reasoning", "either", "reasoning tokens", "run"):
+        table.add_column(col)
+    for p in document["points"]:
+        table.add_row(
+            "none" if p["value"] is None else str(p["value"]),
+            _cell(p["answer"]),
+            _cell(p["reasoning"]),
+            _cell(p["either"]),
+            f"{p['reasoning_tokens']:,}",
+            p["run_id"],
+        )
+    console.print(table)
