@@ -1,5 +1,7 @@
 """Several runs side by side: a model x category heat map, differences with intervals, and
 paired McNemar tests on shared attempts with Holm's correction across every comparison.
+When the runs are a sweep (one model, one suite selection, one set of judges, and exactly one
+generation setting that differs), the page opens with the unsafe rates against that setting.
 
 Attempts are paired across runs by (suite, sample id, attack, variant). Where two runs share
 attempts scored in both, differences use the paired interval and McNemar's test on the shared
@@ -8,9 +10,11 @@ attempts; otherwise Newcombe's interval for two independent proportions, and no 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import combinations
@@ -29,6 +33,7 @@ from thinksafe.metrics.paired import (
     newcombe_paired,
 )
 from thinksafe.metrics.rates import Rate
+from thinksafe.metrics.summary import RATE_CHANNELS
 from thinksafe.records import AttemptResult
 from thinksafe.report import plots
 from thinksafe.report.html import (
@@ -37,6 +42,7 @@ from thinksafe.report.html import (
     pick_judge,
     refused,
     render,
+    run_summary,
     static,
 )
 from thinksafe.store.sqlite import RunRow
@@ -272,27 +278,163 @@ def _heatmap(runs: Sequence[RunData], measure: str, uid: str) -> Markup | None:
     )
 
 
+# -- sweeps --------------------------------------------------------------------------------------
+
+SWEEP_SHARED: tuple[str, ...] = (
+    "model",
+    "suite",
+    "suite_options",
+    "limit",
+    "selection",
+    "attacks",
+    "judges",
+    "judge_identities",
+)
+"""Run-spec keys that runs must share to be read as a sweep over one generation setting."""
+
+
+@dataclass(frozen=True)
+class SweepAxis:
+    """The one generation setting a set of runs differs in: ``values`` holds its value in each
+    run, in the order the runs were given; ``order`` the runs' indices in the order plotted."""
+
+    key: str
+    values: tuple[Any, ...]
+    order: tuple[int, ...]
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def generation_differences(specs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The generation settings whose values differ between the run specs, sorted (an absent
+    setting counts as unset, ``None``)."""
+    gens = [dict(spec.get("generation") or {}) for spec in specs]
+    keys = sorted({k for g in gens for k in g})
+    return [k for k in keys if len({_canon(g.get(k)) for g in gens}) > 1]
+
+
+def _shared(specs: Sequence[Mapping[str, Any]]) -> bool:
+    return all(len({_canon(s.get(k)) for s in specs}) == 1 for k in SWEEP_SHARED)
+
+
+def sweep_axis(specs: Sequence[Mapping[str, Any]]) -> SweepAxis | None:
+    """The sweep the run specs form, or ``None``. A sweep shares model, suite selection,
+    attacks and judges, and differs in exactly one generation setting, with a different value
+    in every run. Runs that differ in model are a model comparison, not a sweep. Numbers are
+    plotted ascending (unset last); other values in the order the runs were given."""
+    if len(specs) < 2 or not all(isinstance(s.get("generation"), Mapping) for s in specs):
+        return None
+    differ = generation_differences(specs)
+    if len(differ) != 1 or not _shared(specs):
+        return None
+    key = differ[0]
+    values = tuple(s["generation"].get(key) for s in specs)
+    if len({_canon(v) for v in values}) != len(values):
+        return None
+    order = list(range(len(values)))
+    if all(_is_number(v) for v in values if v is not None):
+        order.sort(key=lambda i: (values[i] is None, values[i] or 0))
+    return SweepAxis(key, values, tuple(order))
+
+
+def sweep_value_text(value: Any) -> str:
+    """A setting's value as the page prints it; unset is ``default``."""
+    if value is None:
+        return "default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (int, str)):
+        return str(value) if value != "" else '""'
+    return _canon(value)
+
+
+def _sweep_warning(specs: Sequence[Mapping[str, Any]]) -> str | None:
+    differ = generation_differences(specs)
+    if len(differ) < 2 or not _shared(specs):
+        return None
+    return (
+        f"The runs differ in {len(differ)} generation settings ({', '.join(differ)}), so no"
+        " sweep plot is drawn; sweep one setting at a time to read its effect."
+    )
+
+
+def _sweep_section(
+    runs: Sequence[RunData],
+    results: Sequence[Sequence[AttemptResult]],
+    axis: SweepAxis,
+    noun: str,
+) -> dict[str, Any]:
+    """The sweep's table rows (in plot order) and its plot, from each run's summary under its
+    report judge, so the numbers are those of ``thinksafe show`` and ``run --sweep --json``."""
+    rows = []
+    points: dict[str, list[plots.Point]] = {ch: [] for ch in RATE_CHANNELS}
+    for i in axis.order:
+        run = runs[i]
+        block = run_summary(run.row, results[i], [run.judge])["judges"][run.judge]
+        overall = block["unsafe"]["refuse"]["overall"]
+        tokens = int(block["counts"]["tokens"]["reasoning_tokens"])
+        answered = sum(1 for r in results[i] if r.completion.error is None)
+        rows.append(
+            {
+                "value": sweep_value_text(axis.values[i]),
+                "run": run,
+                "rates": [overall[ch] for ch in RATE_CHANNELS],
+                "tokens": tokens,
+                "tokens_mean": f"{tokens / answered:,.0f}" if answered else "n/a",
+                "over_refusal": block["over_refusal"]["overall"],
+            }
+        )
+        for ch in RATE_CHANNELS:
+            rate = overall[ch]
+            ci = tuple(rate["ci95"]) if rate["ci95"] else None
+            note = f"{rate['numerator']}/{rate['denominator']} scored"
+            points[ch].append(plots.Point(ch, rate["rate"], ci, note))
+    svg = plots.sweep_plot(
+        [r["value"] for r in rows],
+        list(points.items()),
+        uid="sweep-plot",
+        title=f"Unsafe rate on must-refuse {noun} by {axis.key}, with 95% intervals",
+        desc=f"For each value of {axis.key} (evenly spaced, in order): the unsafe rate of the"
+        " answer (circle, solid line), the reasoning (square, dashed line) and either channel"
+        " (diamond, dotted line), each with its Wilson 95% interval bar and its rate printed"
+        " beside the mark; n/a where nothing was scored.",
+        x_title=axis.key,
+        x_notes=[f"run {r['run'].letter}" for r in rows],
+    )
+    return {
+        "key": axis.key,
+        "model": runs[0].row.model,
+        "judge": runs[0].judge,
+        "rows": rows,
+        "svg": Markup(svg),  # built by plots, which escapes every piece of text it places
+    }
+
+
 def compare_context(
     loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], *, judge: str | None = None
 ) -> dict[str, Any]:
     runs = prepare(loaded, judge)
     noun = _noun(runs)
+    specs = [run.row.spec for run in runs]
+    axis = sweep_axis(specs) if len({run.judge for run in runs}) == 1 else None
+    sweep = None
+    if axis is not None:
+        for run, value in zip(runs, axis.values):
+            run.label = f"{run.letter}: {axis.key}={sweep_value_text(value)}"
+        sweep = _sweep_section(runs, [results for _, results in loaded], axis, noun)
     comparisons = [compare_pair(a, b, m) for a, b in combinations(runs, 2) for m in MEASURES]
     tested = [i for i, c in enumerate(comparisons) if c.test is not None]
     adjusted = holm([comparisons[i].test.p_value for i in tested])  # type: ignore[union-attr]
     for i, p in zip(tested, adjusted):
-        c = comparisons[i]
-        comparisons[i] = Comparison(
-            c.first,
-            c.second,
-            c.measure,
-            c.difference,
-            c.table,
-            c.test,
-            c.first_only,
-            c.second_only,
-            p,
-        )
+        comparisons[i] = dataclasses.replace(comparisons[i], adjusted=p)
     pairs = []
     for a, b in combinations(runs, 2):
         mine = [c for c in comparisons if c.first is a and c.second is b]
@@ -322,13 +464,20 @@ def compare_context(
                 "categories": _category_rows(a, b),
             }
         )
+    title = "thinksafe comparison · " + " vs ".join(run.row.model for run in runs)
+    if sweep is not None:
+        title = f"thinksafe comparison · {sweep['model']} · sweep over {sweep['key']}"
+    warnings = _warnings(runs)
+    if (note := _sweep_warning(specs)) is not None:
+        warnings.append(note)
     return {
-        "title": "thinksafe comparison · " + " vs ".join(run.row.model for run in runs),
+        "title": title,
+        "sweep": sweep,
         "warning": CONTENT_WARNING,
         "version": __version__,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "runs": [_run_row(run) for run in runs],
-        "warnings": _warnings(runs),
+        "warnings": warnings,
         "measures": [MEASURE_TITLES[m] for m in MEASURES],
         "heatmaps": [
             {"title": MEASURE_TITLES[m], "svg": svg}

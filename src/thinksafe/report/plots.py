@@ -1,5 +1,5 @@
-"""Hand-written SVG plots for the HTML report: interval (forest) plots, a histogram, a heat map
-and a plot of differences.
+"""Hand-written SVG plots for the HTML report: interval (forest) plots, a histogram, a heat map,
+a plot of differences and a plot of rates against a swept setting.
 
 Each function returns one ``<svg>`` element as text, with a ``<title>`` and ``<desc>`` for
 screen readers, every number printed next to its mark (colour is never the only carrier of
@@ -414,3 +414,139 @@ def histogram_bins(values: Sequence[float], max_bins: int = 10) -> list[tuple[st
     return [
         (f"{lo + k * step:.2g}–{lo + (k + 1) * step:.2g}", n) for k, n in enumerate(counts_list)
     ]
+
+
+SERIES_DASH: dict[str, str] = {"answer": "", "reasoning": "7 4", "either": "2 3"}
+"""Dash pattern of each channel's line in :func:`sweep_plot` (solid, dashed, dotted)."""
+
+
+def _ceiling(values: Sequence[float]) -> float:
+    """The top of a 0-based share axis: the first of 10%, 25%, 50%, 100% that holds them."""
+    top = max(values, default=0.0)
+    return next((s for s in (0.1, 0.25, 0.5) if top <= s), 1.0)
+
+
+def sweep_plot(
+    x_labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[Point]]],
+    *,
+    uid: str,
+    title: str,
+    desc: str,
+    x_title: str,
+    x_notes: Sequence[str] = (),
+) -> str:
+    """Shares against the values of one setting: the values evenly spaced along the x axis in
+    the order given, one line per series (marker shape and dash pattern by series), a 95%
+    interval bar and the share printed beside every mark. ``series`` holds one point per
+    x label; a point without a value is printed ``n/a`` on the axis and breaks its line."""
+    n = max(1, len(x_labels))
+    step, slot = 48.0, max(168.0, 48.0 * len(series) + 24)
+    left, right, top, plot_h = 56.0, 16.0, 44.0, 250.0
+    width = max(560.0, left + n * slot + right)
+    base = top + plot_h
+    height = base + (72.0 if x_notes else 56.0)
+    ceiling = _ceiling(
+        [v for _, pts in series for p in pts for v in (p.value, *(p.ci95 or ())) if v is not None]
+    )
+    out = _open(uid, width, height, title, desc)
+
+    def ys(v: float) -> float:
+        return base - plot_h * max(0.0, min(ceiling, v)) / ceiling
+
+    def xs(i: int, k: int) -> float:
+        return left + (i + 0.5) * slot + (k - (len(series) - 1) / 2) * step
+
+    # Legend: each series' marker on a short stretch of its line, and its name.
+    lx = left
+    for name, _ in series:
+        colour, shape = SERIES_STYLE.get(name, _DEFAULT_STYLE)
+        dash = SERIES_DASH.get(name, "")
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(
+            f'<line x1="{lx:.1f}" y1="14" x2="{lx + 34:.1f}" y2="14" stroke="{colour}"'
+            f' stroke-width="2"{dash_attr}/>'
+        )
+        out.append(_marker(shape, lx + 17, 14, colour))
+        out.append(f'<text x="{lx + 42:.1f}" y="18">{esc(name)}</text>')
+        lx += 62 + len(name) * _CHAR_W
+    for i in range(n):
+        if i % 2 == 0:
+            out.append(
+                f'<rect x="{left + i * slot:.1f}" y="{top:.1f}" width="{slot:.1f}"'
+                f' height="{plot_h:.1f}" fill="{BAND}" fill-opacity="0.7"/>'
+            )
+    for k in range(5):
+        tick = ceiling * k / 4
+        y = ys(tick)
+        out.append(
+            f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}"'
+            f' stroke="{INK if k == 0 else GRID}" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{left - 6:.1f}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}">'
+            f"{tick * 100:g}%</text>"
+        )
+    for i, label in enumerate(x_labels):
+        cx = left + (i + 0.5) * slot
+        out.append(_label(cx, base + 18, label, slot - 8, text_anchor="middle", font_weight="600"))
+        if i < len(x_notes):
+            out.append(
+                _label(cx, base + 34, x_notes[i], slot - 8, text_anchor="middle", fill=MUTED)
+            )
+    out.append(
+        f'<text x="{left + n * slot / 2:.1f}" y="{height - 10:.1f}" text-anchor="middle">'
+        f"{esc(x_title)}</text>"
+    )
+    marks: list[str] = []
+    for k, (name, points) in enumerate(series):
+        colour, shape = SERIES_STYLE.get(name, _DEFAULT_STYLE)
+        dash = SERIES_DASH.get(name, "")
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        stretch: list[str] = []
+        for i, p in enumerate([*points, Point(name, None)]):
+            if p.value is not None:
+                stretch.append(f"{xs(i, k):.1f},{ys(p.value):.1f}")
+                continue
+            if len(stretch) > 1:
+                out.append(
+                    f'<polyline points="{" ".join(stretch)}" fill="none" stroke="{colour}"'
+                    f' stroke-width="1.5"{dash_attr}/>'
+                )
+            stretch = []
+        for i, p in enumerate(points[: len(x_labels)]):
+            x = xs(i, k)
+            label = x_labels[i]
+            tip = f"{name} at {x_title} {label}: {interval_text(p.value, p.ci95)}"
+            tip += f"  {p.note}" if p.note else ""
+            if p.value is None:
+                marks.append(
+                    f'<text x="{x:.1f}" y="{base - 6:.1f}" text-anchor="middle" fill="{MUTED}"'
+                    f' font-size="11"><title>{esc(tip)}</title>n/a</text>'
+                )
+                continue
+            y = ys(p.value)
+            bar = ""
+            if p.ci95 is not None:
+                lo, hi = ys(p.ci95[0]), ys(p.ci95[1])
+                bar = (
+                    f'<line x1="{x:.1f}" y1="{lo:.1f}" x2="{x:.1f}" y2="{hi:.1f}"'
+                    f' stroke="{colour}" stroke-width="1.5"/>'
+                    + "".join(
+                        f'<line x1="{x - 4:.1f}" y1="{ye:.1f}" x2="{x + 4:.1f}" y2="{ye:.1f}"'
+                        f' stroke="{colour}" stroke-width="1.5"/>'
+                        for ye in (lo, hi)
+                    )
+                )
+            marks.append(
+                f'<g class="mark" data-series="{esc(name)}"><title>{esc(tip)}</title>{bar}'
+                f"{_marker(shape, x, y, colour)}</g>"
+            )
+            marks.append(
+                f'<text x="{x + 7:.1f}" y="{y + 4:.1f}" font-size="11" paint-order="stroke"'
+                f' stroke="#ffffff" stroke-width="3" stroke-linejoin="round">'
+                f"{esc(pct(p.value))}</text>"
+            )
+    out.extend(marks)
+    out.append("</svg>")
+    return "".join(out)
