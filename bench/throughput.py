@@ -42,8 +42,14 @@ def write_suite(path: Path, n: int) -> None:
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "fakeserver.py"), "--port", "0", "--latency",
-         str(latency)],
+        [
+            sys.executable,
+            str(REPO / "tests" / "fakeserver.py"),
+            "--port",
+            "0",
+            "--latency",
+            str(latency),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -203,8 +209,10 @@ def main() -> None:
                 server.wait()
 
     print(f"\nthinksafe throughput, N = {a.n} prompts, {os.cpu_count()} CPU cores\n")
-    print("| server latency | concurrency | bare aiohttp (prompts/s) | thinksafe (prompts/s) |"
-          " thinksafe / bare | thinksafe CPU per prompt | errors |")
+    print(
+        "| server latency | concurrency | bare aiohttp (prompts/s) | thinksafe (prompts/s) |"
+        " thinksafe / bare | thinksafe CPU per prompt | errors |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(

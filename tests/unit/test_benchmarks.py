@@ -40,6 +40,7 @@ def test_unreachable_hub_reads_only_the_cache(monkeypatch: pytest.MonkeyPatch) -
     _, local_only = hub._hub_for("sst", "somewhere")
     assert local_only is True
 
+
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 OFFICIAL = sorted(fx.FIXTURES)
