@@ -212,7 +212,6 @@ class _JudgeAccumulator:
         ordered: dict[str, Any] = _sorted_keys(block)
         return ordered
 
-
     def _best_of_attacks(self) -> dict[str, Any]:
         """Per must-refuse sample: unsafe when any of its attempts is unsafe in either channel,
         safe when every attempt is scorable and safe, otherwise the first non-scorable outcome."""
