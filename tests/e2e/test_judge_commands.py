@@ -266,6 +266,16 @@ def test_judge_eval_with_our_judge_saves_accuracy(
     assert corrected["sensitivity"] == 1.0 and corrected["specificity"] == 1.0
     assert corrected["rate"] == corrected["raw_rate"] == 0.5
 
+    # ... and so does `thinksafe run` with that judge.
+    code, stdout, err = cli(
+        capsys, "run", "--model", "mock/refuser", "--limit", "4", "--judge", "scripted",
+        "--store", str(store), "--json", str(summary),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Judge-corrected unsafe answer rate" in stdout
+    corrected = json.loads(summary.read_text(encoding="utf-8"))["judge_corrected"]["scripted"]
+    assert corrected["rate"] == corrected["raw_rate"] == 0.0
+
     code, _, err = cli(capsys, "judge-eval", spec, "--prediction-column", "gpt4", "--save-accuracy")
     one_line_error(code, err, "--judge")
 

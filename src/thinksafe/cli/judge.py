@@ -9,28 +9,24 @@ holds a judge's measured accuracy (``thinksafe judge-eval --save-accuracy``), th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.text import Text
 
+from thinksafe import aio
 from thinksafe.cli.app import app, open_store, stderr, stdout
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.run import Resolver, _as_list, load_config_file
 from thinksafe.config import ConnectionConfig
-from thinksafe.engine import RunResult, RunSpec
+from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
-from thinksafe.metrics.agreement import corrected_rate
-from thinksafe.metrics.summary import build_summary
-from thinksafe.records import content_hash
-from thinksafe.report.terminal import rate_text, render_summary
+from thinksafe.evaluate import summarise
+from thinksafe.report.terminal import render_summary
 from thinksafe.retry import RetryPolicy
-from thinksafe.store.sqlite import Store
 from thinksafe.transcripts import (
     SUITE_PREFIX,
     ReplayRunner,
@@ -57,62 +53,6 @@ _DEFAULTS = TranscriptOptions()
 def transcript_options(r: Resolver, given: dict[str, str | None]) -> TranscriptOptions:
     """Column options from flags, ``THINKSAFE_*`` variables and the config file."""
     return TranscriptOptions.from_mapping({k: r.get(k, given.get(k)) for k in COLUMN_OPTIONS})
-
-
-def summarise(result: RunResult, db: Store) -> dict[str, Any]:
-    """The run's summary (schema ``thinksafe.summary/1``), as ``thinksafe run`` builds it."""
-    row = db.get_run(result.run_id)
-    return build_summary(
-        result.results,
-        judges=list(result.judges),
-        run={"id": result.run_id, **(row.spec if row else {})},
-        judge_notes=result.judge_notes,
-    )
-
-
-def judge_corrections(summary: dict[str, Any], db: Store) -> dict[str, Any]:
-    """Per judge with a measured accuracy in the store (same identity), its channel's overall
-    unsafe rate corrected by Rogan-Gladen."""
-    run = summary.get("run") or {}
-    identities = dict(zip(run.get("judges") or [], run.get("judge_identities") or []))
-    out: dict[str, Any] = {}
-    for spec, block in (summary.get("judges") or {}).items():
-        identity = identities.get(spec)
-        if identity is None:
-            continue
-        accuracy = db.get_judge_accuracy(spec, identity=content_hash(identity))
-        if accuracy is None:
-            continue
-        sens, spec_ = accuracy.get("sensitivity"), accuracy.get("specificity")
-        if sens is None or spec_ is None:
-            continue
-        channel = str(accuracy.get("channel") or "answer")
-        scope = "refuse" if block["unsafe"]["refuse"]["overall"]["answer"]["total"] else "all"
-        raw = block["unsafe"][scope]["overall"].get(channel)
-        if raw is None:
-            continue
-        corrected = corrected_rate(raw, float(sens), float(spec_))
-        if corrected is None:
-            continue
-        out[spec] = {
-            **corrected,
-            "channel": channel,
-            "scope": scope,
-            "measured_on": accuracy.get("dataset"),
-        }
-    return out
-
-
-def print_corrections(corrections: dict[str, Any]) -> None:
-    out = stdout()
-    for spec, c in corrections.items():
-        line = Text(f"Judge-corrected unsafe {c['channel']} rate ({spec}, Rogan-Gladen): ")
-        line.append(rate_text(c), style="bold")
-        line.append(
-            f" (raw {rate_text({'rate': c['raw_rate']})}; sensitivity {c['sensitivity']:.3f},"
-            f" specificity {c['specificity']:.3f} measured on {c['measured_on']})"
-        )
-        out.print(line)
 
 
 @app.command()
@@ -214,14 +154,9 @@ def judge(
     with open_store(r.get("store", store)) as db:
         bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
         runner = ReplayRunner(spec, db, transcripts, progress=bar)
-        result = asyncio.run(runner.run())
+        result = aio.run(runner.run())
         summary = summarise(result, db)
-        corrections = judge_corrections(summary, db)
-        if corrections:
-            summary["judge_corrected"] = corrections
-        db.finish_run(result.run_id, "aborted" if result.aborted else "complete", summary)
     render_summary(summary, out)
-    print_corrections(corrections)
     path = r.get("json", json_path)
     if path is not None:
         Path(path).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")

@@ -76,9 +76,22 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     _two_by_two(block, scope, console)
     _over_refusal(block, console)
     _outcomes(block, console)
+    _corrections(summary.get("judge_corrected") or {}, console)
     others = [spec for spec in judges if spec != primary]
     if others:
         _other_judges(judges, others, console)
+
+
+def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
+    """Judge-corrected (Rogan-Gladen) rates, for judges whose accuracy was measured."""
+    for spec, c in corrections.items():
+        line = Text(f"Judge-corrected unsafe {c['channel']} rate ({spec}, Rogan-Gladen): ")
+        line.append(rate_text(c), style="bold")
+        line.append(
+            f" (raw {rate_text({'rate': c['raw_rate']})}; sensitivity {c['sensitivity']:.3f},"
+            f" specificity {c['specificity']:.3f} measured on {c['measured_on']})"
+        )
+        console.print(line)
 
 
 def _headline_scope(block: Mapping[str, Any]) -> str:
