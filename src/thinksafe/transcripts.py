@@ -27,7 +27,7 @@ from typing import Any
 from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig
 from thinksafe.engine import Progress, Runner, RunSpec
-from thinksafe.errors import ConfigError, DataError
+from thinksafe.errors import DataError
 from thinksafe.protocols import Target
 from thinksafe.reasoning import split_text
 from thinksafe.records import (
@@ -38,8 +38,14 @@ from thinksafe.records import (
     messages_to_list,
 )
 from thinksafe.store.sqlite import Store
-from thinksafe.suites.base import normalise_expected
-from thinksafe.suites.file import EXTENSIONS, FileOptions, iter_rows, row_to_sample
+from thinksafe.suites.base import read_column_options
+from thinksafe.suites.file import (
+    FileOptions,
+    iter_rows,
+    record_id,
+    require_table_file,
+    row_to_sample,
+)
 
 __all__ = [
     "ReplayRunner",
@@ -74,27 +80,7 @@ class TranscriptOptions:
     def from_mapping(cls, options: Mapping[str, Any] | None) -> TranscriptOptions:
         """Options as the command line passes them (``None`` values: not given)."""
         known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in (options or {}).items():
-            if value is None:
-                continue
-            name = key.replace("-", "_")
-            if name not in known:
-                raise ConfigError(
-                    f"transcripts: unknown option {key!r}; known: {', '.join(sorted(known))}"
-                )
-            if name == "default_expected":
-                expected = normalise_expected(value)
-                if expected is None:
-                    raise ConfigError(
-                        f"transcripts: default_expected must be refuse or comply, got {value!r}"
-                    )
-                values[name] = expected
-                continue
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"transcripts: option {_flag(name)} needs a column name")
-            values[name] = value.strip()
-        return cls(**values)
+        return cls(**read_column_options("transcripts", options, known, flag_names=True))
 
     def file_options(self) -> FileOptions:
         """The ``file:`` suite options for the prompt side of a row."""
@@ -113,10 +99,6 @@ class TranscriptOptions:
 
 
 _DEFAULTS = TranscriptOptions()
-
-
-def _flag(option: str) -> str:
-    return "--" + option.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -204,28 +186,15 @@ def read_transcripts(
     """Every row of a JSONL or CSV/TSV transcript file (ids must be unique)."""
     file = Path(path).expanduser()
     shown = display or str(path)
-    if file.suffix.lower() not in EXTENSIONS:
-        suffix = file.suffix or "(no extension)"
-        raise DataError(
-            f"{shown}: unsupported file type {suffix!r}; use one of {', '.join(EXTENSIONS)}"
-        )
-    if not file.is_file():
-        what = "is a folder, not a file" if file.is_dir() else "not found"
-        raise DataError(f"{shown}: {what} ({file.resolve()}); check the path")
+    require_table_file(file, shown, "check the path")
     opts = options or TranscriptOptions()
     name = suite or f"{SUITE_PREFIX}:{os.path.basename(str(path))}"
     out: list[Transcript] = []
-    first_line: dict[str, int] = {}
+    first: dict[str, str] = {}
     for lineno, row in iter_rows(file, shown):
         where = f"{shown}:{lineno}"
         transcript = row_to_transcript(row, suite=name, where=where, lineno=lineno, options=opts)
-        sid = transcript.sample.id
-        if sid in first_line:
-            raise DataError(
-                f"{where}: duplicate id {sid!r} (first on line {first_line[sid]}); ids must be"
-                " unique"
-            )
-        first_line[sid] = lineno
+        record_id(first, transcript.sample.id, f"on line {lineno}", where)
         out.append(transcript)
     if not out:
         raise DataError(f"{shown}: the file has no rows")

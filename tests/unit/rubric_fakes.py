@@ -1,4 +1,4 @@
-"""Fakes for the rubric-judge and ensemble tests: an in-process Target that replays scripted
+"""Fakes for the judge tests (safety, rubric, ensemble): an in-process Target that replays scripted
 judge replies and records every prompt, items to judge, and a prompt-block extractor."""
 
 from __future__ import annotations

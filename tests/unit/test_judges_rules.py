@@ -21,7 +21,9 @@ from thinksafe.judges.rules import (
     detect_refusal_decision,
 )
 from thinksafe.protocols import Judge
-from thinksafe.records import Attempt, Channel, Expected, JudgeItem, Sample, Verdict, messages_from
+from thinksafe.records import Channel, Expected, Verdict
+
+from .rubric_fakes import make_item
 
 REPO = Path(__file__).resolve().parents[2]
 XSTEST_COMPLETIONS = REPO / ".." / "shared" / "data" / "xstest" / "completions"
@@ -32,21 +34,9 @@ BINARY_ACCURACY_FLOOR = 0.925
 THREE_CLASS_ACCURACY_FLOOR = 0.845
 
 
-def make_item(text: str, channel: Channel = "answer", expected: Expected = "refuse") -> JudgeItem:
-    sample = Sample(
-        id="s1",
-        suite="unit",
-        messages=messages_from("a request"),
-        category="c",
-        harm_area="h",
-        expected=expected,
-    )
-    attempt = Attempt(sample_id="s1", attack="none", messages=sample.messages)
-    return JudgeItem(sample=sample, attempt=attempt, channel=channel, text=text)
-
-
 def run_judge(text: str, channel: Channel = "answer", expected: Expected = "refuse") -> Verdict:
-    return asyncio.run(RulesJudge().judge(make_item(text, channel, expected)))
+    item = make_item(text, channel, expected=expected, request="a request")
+    return asyncio.run(RulesJudge().judge(item))
 
 
 STEPS = "\n\n1. Gather the materials.\n2. Mix them in a bowl.\n3. Heat for ten minutes.\n"

@@ -20,8 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-STORE_HELP = "SQLite store (default $THINKSAFE_STORE or ./thinksafe.db)."
-
 
 def store_path(flag: Path | None) -> str:
     if flag is not None:

@@ -8,21 +8,22 @@ from typing import Annotated
 
 import typer
 
-from thinksafe.cli.app import STORE_HELP, app, open_existing_store
+from thinksafe.cli.app import app, open_existing_store
+from thinksafe.cli.options import RunArgument, StoreOption
 from thinksafe.errors import ConfigError
 from thinksafe.store import export as exporter
 
 
 @app.command()
 def export(
-    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix, a name, or latest).")],
+    run: RunArgument,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="jsonl, csv or parquet (parquet needs -o).")
     ] = "jsonl",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
     ] = None,
-    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+    store: StoreOption = None,
 ) -> None:
     """Export a run: one row per attempt, channel and judge, with sample metadata."""
     if fmt not in exporter.FORMATS:

@@ -19,14 +19,37 @@ import typer
 
 from thinksafe import aio
 from thinksafe.cli.app import app, open_store, stderr, stdout
+from thinksafe.cli.options import (
+    CategoryColumnOption,
+    ConfigOption,
+    DefaultExpectedOption,
+    ExpectedColumnOption,
+    HarmAreaColumnOption,
+    IdColumnOption,
+    JudgeApiKeyEnvOption,
+    JudgeBaseUrlOption,
+    JudgeConcurrencyOption,
+    JudgeRetriesOption,
+    JudgesOption,
+    JudgeTimeoutOption,
+    MessagesColumnOption,
+    ProgressOption,
+    PromptColumnOption,
+    ReasoningColumnOption,
+    ResponseColumnOption,
+    RunNameOption,
+    StoreOption,
+    SummaryJsonOption,
+    judge_connection,
+    judge_retry,
+    resolve_judge_concurrency,
+    resolve_limit,
+)
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.run import Resolver, _as_list, load_config_file
-from thinksafe.config import ConnectionConfig
 from thinksafe.engine import RunSpec
-from thinksafe.errors import ConfigError
 from thinksafe.evaluate import summarise
 from thinksafe.report.terminal import render_summary
-from thinksafe.retry import RetryPolicy
 from thinksafe.transcripts import (
     SUITE_PREFIX,
     ReplayRunner,
@@ -58,55 +81,27 @@ def transcript_options(r: Resolver, given: dict[str, str | None]) -> TranscriptO
 @app.command()
 def judge(
     file: Annotated[Path, typer.Argument(help="Transcripts: a JSONL or CSV file.")],
-    judge_spec: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--judge",
-            "-j",
-            help="Judge spec, repeatable; the first is the primary judge. Default: the best"
-            " offline judge.",
-        ),
-    ] = None,
-    id_column: Annotated[str | None, typer.Option(help="Id column (id).")] = None,
-    prompt_column: Annotated[str | None, typer.Option(help="Prompt column (prompt).")] = None,
-    messages_column: Annotated[
-        str | None, typer.Option(help="Messages column, a JSON list of {role, content}.")
-    ] = None,
-    response_column: Annotated[str | None, typer.Option(help="Response column (response).")] = None,
-    reasoning_column: Annotated[
-        str | None, typer.Option(help="Reasoning column (reasoning); else <think> tags split.")
-    ] = None,
-    category_column: Annotated[str | None, typer.Option(help="Category column (category).")] = None,
-    expected_column: Annotated[
-        str | None, typer.Option(help="Expected column, refuse or comply (expected).")
-    ] = None,
-    harm_area_column: Annotated[
-        str | None, typer.Option(help="Harm area column (harm_area).")
-    ] = None,
-    default_expected: Annotated[
-        str | None, typer.Option(help="refuse or comply for rows with no expected (refuse).")
-    ] = None,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="Server URL for model-based judges.")
-    ] = None,
-    judge_api_key_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the judge server's key.")
-    ] = None,
-    judge_concurrency: Annotated[
-        int | None, typer.Option(help="Concurrent calls per judge (16).")
-    ] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per judge request (600).")] = None,
-    max_retries: Annotated[int | None, typer.Option(help="Tries per judge call (6).")] = None,
+    judge_spec: JudgesOption = None,
+    id_column: IdColumnOption = None,
+    prompt_column: PromptColumnOption = None,
+    messages_column: MessagesColumnOption = None,
+    response_column: ResponseColumnOption = None,
+    reasoning_column: ReasoningColumnOption = None,
+    category_column: CategoryColumnOption = None,
+    expected_column: ExpectedColumnOption = None,
+    harm_area_column: HarmAreaColumnOption = None,
+    default_expected: DefaultExpectedOption = None,
+    judge_base_url: JudgeBaseUrlOption = None,
+    judge_api_key_env: JudgeApiKeyEnvOption = None,
+    judge_concurrency: JudgeConcurrencyOption = None,
+    timeout: JudgeTimeoutOption = None,
+    max_retries: JudgeRetriesOption = None,
     limit: Annotated[int | None, typer.Option(help="Judge only the first N rows.")] = None,
-    name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
-    store: Annotated[Path | None, typer.Option(help="SQLite store (./thinksafe.db).")] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write the summary JSON here.")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="YAML file of options (flags and env beat it).")
-    ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    name: RunNameOption = None,
+    store: StoreOption = None,
+    json_path: SummaryJsonOption = None,
+    config: ConfigOption = None,
+    progress: ProgressOption = True,
 ) -> None:
     """Judge existing transcripts (prompt, response, optional reasoning): same store, cache,
     summary and tables as `thinksafe run`."""
@@ -125,12 +120,8 @@ def judge(
             "default_expected": default_expected,
         },
     )
-    limit_n = r.get("limit", limit, cast=int)
-    if limit_n is not None and limit_n < 1:
-        raise ConfigError("--limit must be at least 1")
-    concurrency = r.get("judge_concurrency", judge_concurrency, 16, int)
-    if concurrency < 1:
-        raise ConfigError("--judge-concurrency must be at least 1")
+    limit_n = resolve_limit(r, limit)
+    concurrency = resolve_judge_concurrency(r, judge_concurrency)
     shown = str(file)
     transcripts = read_transcripts(file, options, display=shown)
     if limit_n is not None:
@@ -140,15 +131,11 @@ def judge(
         model=f"replay/{os.path.basename(shown)}",
         suite=f"{SUITE_PREFIX}:{shown}",
         judges=_as_list(r.get("judge", judge_spec)),
-        judge_connection=ConnectionConfig(
-            base_url=r.get("judge_base_url", judge_base_url),
-            api_key_env=r.get("judge_api_key_env", judge_api_key_env),
-            timeout_s=r.get("timeout", timeout, 600.0, float),
-        ),
+        judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
         suite_options={k: v for k, v in vars(options).items() if v != getattr(_DEFAULTS, k)},
         name=r.get("name", name),
         judge_concurrency=concurrency,
-        retry=RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int)),
+        retry=judge_retry(r, max_retries),
     )
     out = stdout()
     with open_store(r.get("store", store)) as db:

@@ -18,9 +18,31 @@ import typer
 
 from thinksafe.cli.app import app, open_store, stderr, stdout
 from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
+from thinksafe.cli.options import (
+    CategoryColumnOption,
+    ConfigOption,
+    DefaultExpectedOption,
+    ExpectedColumnOption,
+    HarmAreaColumnOption,
+    IdColumnOption,
+    JudgeApiKeyEnvOption,
+    JudgeBaseUrlOption,
+    JudgeConcurrencyOption,
+    JudgeRetriesOption,
+    JudgeTimeoutOption,
+    MessagesColumnOption,
+    ProgressOption,
+    PromptColumnOption,
+    ReasoningColumnOption,
+    ResponseColumnOption,
+    StoreOption,
+    judge_connection,
+    judge_retry,
+    resolve_judge_concurrency,
+    resolve_limit,
+)
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.run import Resolver, _as_list, load_config_file
-from thinksafe.config import ConnectionConfig
 from thinksafe.engine import default_judge
 from thinksafe.errors import ConfigError
 from thinksafe.labelled import load_labelled, split_spec
@@ -35,7 +57,7 @@ from thinksafe.labelled.evaluate import (
 from thinksafe.labelled.render import render_report
 from thinksafe.metrics.agreement import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from thinksafe.records import content_hash
-from thinksafe.retry import RetryPolicy
+from thinksafe.suites.base import option_flag
 from thinksafe.transcripts import TranscriptOptions
 
 
@@ -82,44 +104,30 @@ def judge_eval(
             " judge-corrected rates."
         ),
     ] = False,
-    id_column: Annotated[str | None, typer.Option(help="Id column (id).")] = None,
-    prompt_column: Annotated[str | None, typer.Option(help="Prompt column (prompt).")] = None,
-    messages_column: Annotated[str | None, typer.Option(help="Messages column.")] = None,
-    response_column: Annotated[str | None, typer.Option(help="Response column (response).")] = None,
-    reasoning_column: Annotated[
-        str | None, typer.Option(help="Reasoning column (reasoning).")
-    ] = None,
-    category_column: Annotated[str | None, typer.Option(help="Category column (category).")] = None,
-    expected_column: Annotated[
-        str | None, typer.Option(help="Expected column, refuse or comply (expected).")
-    ] = None,
-    harm_area_column: Annotated[str | None, typer.Option(help="Harm area column.")] = None,
-    default_expected: Annotated[
-        str | None, typer.Option(help="refuse or comply for rows with no expected (refuse).")
-    ] = None,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="Server URL for model-based judges.")
-    ] = None,
-    judge_api_key_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the judge server's key.")
-    ] = None,
-    judge_concurrency: Annotated[
-        int | None, typer.Option(help="Concurrent calls per judge (16).")
-    ] = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per judge request (600).")] = None,
-    max_retries: Annotated[int | None, typer.Option(help="Tries per judge call (6).")] = None,
+    id_column: IdColumnOption = None,
+    prompt_column: PromptColumnOption = None,
+    messages_column: MessagesColumnOption = None,
+    response_column: ResponseColumnOption = None,
+    reasoning_column: ReasoningColumnOption = None,
+    category_column: CategoryColumnOption = None,
+    expected_column: ExpectedColumnOption = None,
+    harm_area_column: HarmAreaColumnOption = None,
+    default_expected: DefaultExpectedOption = None,
+    judge_base_url: JudgeBaseUrlOption = None,
+    judge_api_key_env: JudgeApiKeyEnvOption = None,
+    judge_concurrency: JudgeConcurrencyOption = None,
+    timeout: JudgeTimeoutOption = None,
+    max_retries: JudgeRetriesOption = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap resamples for the F1, kappa and MCC intervals.")
     ] = BOOTSTRAP_RESAMPLES,
-    store: Annotated[Path | None, typer.Option(help="SQLite store (./thinksafe.db).")] = None,
+    store: StoreOption = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the report JSON here.")
     ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="YAML file of options (flags and env beat it).")
-    ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    config: ConfigOption = None,
+    progress: ProgressOption = True,
 ) -> None:
     """Measure judges against human labels: accuracy, precision, recall, F1, kappa, MCC, error
     rates and the confusion matrix, overall, per true class and per category."""
@@ -128,9 +136,7 @@ def judge_eval(
         raise ConfigError(f"--channel must be one of {', '.join(EVAL_CHANNELS)}, got {channel!r}")
     if bootstrap < 1:
         raise ConfigError("--bootstrap must be at least 1")
-    limit_n = r.get("limit", limit, cast=int)
-    if limit_n is not None and limit_n < 1:
-        raise ConfigError("--limit must be at least 1")
+    limit_n = resolve_limit(r, limit)
     given = {
         "id_column": id_column,
         "prompt_column": prompt_column,
@@ -144,7 +150,7 @@ def judge_eval(
     }
     registered = split_spec(file) is not None
     if registered:
-        flags = [f"--{k.replace('_', '-')}" for k in COLUMN_OPTIONS if given.get(k) is not None]
+        flags = [option_flag(k) for k in COLUMN_OPTIONS if given.get(k) is not None]
         if flags:
             raise ConfigError(f"{file} has its own columns; {flags[0]} is for files of your own")
         options = TranscriptOptions()
@@ -163,13 +169,21 @@ def judge_eval(
         judges = [default_judge()]
     if save_accuracy and not judges:
         raise ConfigError("--save-accuracy stores our judges' accuracy: give --judge SPEC")
-    concurrency = r.get("judge_concurrency", judge_concurrency, 16, int)
-    if concurrency < 1:
-        raise ConfigError("--judge-concurrency must be at least 1")
+    concurrency = resolve_judge_concurrency(r, judge_concurrency)
 
-    labellers: list[Labeller] = []
+    def measure(ours: list[Labeller]) -> dict[str, Any]:
+        """The report on our judges' labellers and the prediction columns."""
+        labellers = [*ours, *(column_labeller(dataset, c) for c in columns)]
+        return evaluate(
+            dataset,
+            labellers,
+            channel=channel,
+            by_column=by_column,
+            resamples=bootstrap,
+            seed=BOOTSTRAP_SEED,
+        )
+
     out = stdout()
-    report: dict[str, Any]
     notes: list[str] = []
     if judges:
         with open_store(r.get("store", store)) as db:
@@ -178,25 +192,12 @@ def judge_eval(
                 judges,
                 db,
                 channel=channel,
-                judge_connection=ConnectionConfig(
-                    base_url=r.get("judge_base_url", judge_base_url),
-                    api_key_env=r.get("judge_api_key_env", judge_api_key_env),
-                    timeout_s=r.get("timeout", timeout, 600.0, float),
-                ),
+                judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
                 judge_concurrency=concurrency,
-                retry=RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int)),
+                retry=judge_retry(r, max_retries),
                 progress=lambda: make_progress(stderr(), enabled=progress and sys.stderr.isatty()),
             )
-            labellers.extend(runs.labellers)
-            labellers.extend(column_labeller(dataset, c) for c in columns)
-            report = evaluate(
-                dataset,
-                labellers,
-                channel=channel,
-                by_column=by_column,
-                resamples=bootstrap,
-                seed=BOOTSTRAP_SEED,
-            )
+            report = measure(runs.labellers)
             if save_accuracy:
                 for labeller in runs.labellers:
                     if labeller.identity is None:
@@ -213,15 +214,7 @@ def judge_eval(
             " the store)",
         )
     else:
-        labellers.extend(column_labeller(dataset, c) for c in columns)
-        report = evaluate(
-            dataset,
-            labellers,
-            channel=channel,
-            by_column=by_column,
-            resamples=bootstrap,
-            seed=BOOTSTRAP_SEED,
-        )
+        report = measure([])
     render_report(report, out)
     path = r.get("json", json_path)
     if path is not None:

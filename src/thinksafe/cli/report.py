@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import STORE_HELP, app, open_existing_store
+from thinksafe.cli.app import app, open_existing_store
+from thinksafe.cli.options import StoreOption
 from thinksafe.errors import ConfigError
 from thinksafe.records import content_hash
 from thinksafe.report.html import DEFAULT_MAX_CHARS
@@ -69,7 +70,7 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
         "report.html"
     ),
-    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+    store: StoreOption = None,
     judge: Annotated[
         str | None,
         typer.Option(help="Report this judge's verdicts (default: each run's primary judge)."),

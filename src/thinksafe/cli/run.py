@@ -13,6 +13,17 @@ import typer
 import yaml
 
 from thinksafe.cli.app import app, open_store, stderr, stdout
+from thinksafe.cli.options import (
+    ConfigOption,
+    JudgeApiKeyEnvOption,
+    JudgeBaseUrlOption,
+    JudgeConcurrencyOption,
+    JudgesOption,
+    ProgressOption,
+    RunNameOption,
+    StoreOption,
+    SummaryJsonOption,
+)
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.suites import parse_option_pairs
 from thinksafe.config import ConnectionConfig, GenerationConfig
@@ -108,15 +119,7 @@ def run(
     suite: Annotated[
         str | None, typer.Option("--suite", "-s", help="Suite: starter, file:PATH, NAME@PATH.")
     ] = None,
-    judge: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--judge",
-            "-j",
-            help="Judge spec, repeatable (rules, safety:openai/gpt-4o-mini, ...). The first is"
-            " the primary judge. Default: the best offline judge.",
-        ),
-    ] = None,
+    judge: JudgesOption = None,
     attack: Annotated[
         list[str] | None, typer.Option("--attack", help="Attack spec, repeatable.")
     ] = None,
@@ -127,12 +130,8 @@ def run(
         str | None,
         typer.Option(help="Environment variable holding the target's key (OPENAI_API_KEY)."),
     ] = None,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="Server URL for model-based judges.")
-    ] = None,
-    judge_api_key_env: Annotated[
-        str | None, typer.Option(help="Environment variable holding the judge server's key.")
-    ] = None,
+    judge_base_url: JudgeBaseUrlOption = None,
+    judge_api_key_env: JudgeApiKeyEnvOption = None,
     limit: Annotated[int | None, typer.Option(help="Run only the first N samples.")] = None,
     sample: Annotated[
         int | None,
@@ -151,9 +150,7 @@ def run(
     max_concurrency: Annotated[
         int | None, typer.Option(help="Concurrent requests to the target (16).")
     ] = None,
-    judge_concurrency: Annotated[
-        int | None, typer.Option(help="Concurrent calls per judge (16).")
-    ] = None,
+    judge_concurrency: JudgeConcurrencyOption = None,
     system_prompt: Annotated[
         str | None,
         typer.Option(help="System prompt: a preset (safety, none) or the text itself."),
@@ -174,15 +171,11 @@ def run(
         float | None,
         typer.Option(help="Exit non-zero (1) when more than this share of calls failed."),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
-    store: Annotated[Path | None, typer.Option(help="SQLite store (./thinksafe.db).")] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write the summary JSON here.")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="YAML file of options (flags and env beat it).")
-    ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    name: RunNameOption = None,
+    store: StoreOption = None,
+    json_path: SummaryJsonOption = None,
+    config: ConfigOption = None,
+    progress: ProgressOption = True,
     thinking: Annotated[
         bool | None,
         typer.Option(

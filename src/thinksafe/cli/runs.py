@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 from rich.table import Table
 
-from thinksafe.cli.app import STORE_HELP, app, open_existing_store, stdout
+from thinksafe.cli.app import app, open_existing_store, stdout
+from thinksafe.cli.options import RunArgument, StoreOption
 from thinksafe.report.terminal import render_summary
 
 
 @app.command()
 def runs(
-    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+    store: StoreOption = None,
 ) -> None:
     """List the runs in the store."""
     with open_existing_store(store) as db:
@@ -29,8 +27,8 @@ def runs(
 
 @app.command()
 def show(
-    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix, a name, or latest).")],
-    store: Annotated[Path | None, typer.Option(help=STORE_HELP)] = None,
+    run: RunArgument,
+    store: StoreOption = None,
 ) -> None:
     """Print a run's summary tables again."""
     with open_existing_store(store) as db:

@@ -8,13 +8,14 @@ The positive class is **unsafe**.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from thinksafe.errors import DataError, UserError
 from thinksafe.records import Completion, Label, Sample
+from thinksafe.suites.official import require_in_folder
 from thinksafe.transcripts import Transcript
 
 Truth = Literal["safe", "unsafe"]
@@ -163,33 +164,14 @@ def local_path(name: str, path: str) -> Path:
     return local
 
 
-def find_file(folder: Path, names: Iterable[str]) -> Path | None:
-    """The first of ``names`` in ``folder``, its ``data/`` subfolder, or anywhere below it."""
-    names = list(names)
-    for name in names:
-        for candidate in (folder / name, folder / "data" / name):
-            if candidate.is_file():
-                return candidate
-    for name in names:
-        found = sorted(p for p in folder.rglob(name) if p.is_file())
-        if found:
-            return found[0]
-    return None
-
-
-def require_file(name: str, path: str, names: Iterable[str]) -> Path:
-    """The official file ``PATH`` names: the file itself, or one of ``names`` in the folder."""
+def require_file(name: str, path: str, names: Sequence[str]) -> tuple[Path, str]:
+    """The official file ``PATH`` names (the file itself, or one of ``names`` in the folder:
+    :func:`~thinksafe.suites.official.find_in_folder`) and how messages show it."""
     local = local_path(name, path)
     if local.is_file():
-        return local
-    names = list(names)
-    found = find_file(local, names)
-    if found is None:
-        raise DataError(
-            f"{path}: no {' or '.join(repr(n) for n in names)} in this folder; give {name}@PATH"
-            " the official file or a folder holding it"
-        )
-    return found
+        return local, path
+    found = require_in_folder(name, local, names, path, spec=f"{name}@PATH")
+    return found, f"{path}/{found.name}"
 
 
 def hub_url(repo: str, filename: str, revision: str) -> str:

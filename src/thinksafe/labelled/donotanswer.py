@@ -30,13 +30,13 @@ from thinksafe.labelled.base import (
     LabelledSetInfo,
     column_names,
     fetch_url,
-    find_file,
     hub_url,
     local_path,
     read_label,
 )
 from thinksafe.records import Label, Sample, messages_from
 from thinksafe.suites.file import iter_rows
+from thinksafe.suites.official import find_in_folder
 from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "do-not-answer"
@@ -207,7 +207,7 @@ def _local(path: str) -> tuple[Path, str, dict[tuple[str, str], tuple[Path, str]
     if local.is_file():
         data, display, root = local, path, local.parent
     else:
-        found = find_file(local, (DATA_FILE,))
+        found = find_in_folder(local, (DATA_FILE,))
         if found is None:
             raise DataError(
                 f"{path}: no {DATA_FILE!r} in this folder; give {NAME}@PATH the official"

@@ -17,7 +17,7 @@ from pathlib import Path
 from thinksafe.errors import DataError
 from thinksafe.labelled.base import LabelledItem, LabelledSet, read_label, read_prediction
 from thinksafe.records import Label
-from thinksafe.suites.file import iter_rows
+from thinksafe.suites.file import iter_rows, record_id
 from thinksafe.transcripts import SUITE_PREFIX, TranscriptOptions, row_to_transcript
 
 DEFAULT_LABEL_COLUMN = "label"
@@ -43,7 +43,7 @@ def load_file(
     base = os.path.basename(path)
     suite = f"{SUITE_PREFIX}:{base}"
     items: list[LabelledItem] = []
-    first_line: dict[str, int] = {}
+    first: dict[str, str] = {}
     for lineno, row in iter_rows(file, path):
         where = f"{path}:{lineno}"
         if label_column not in row:
@@ -66,13 +66,7 @@ def load_file(
                 " --positive-label"
             )
         transcript = row_to_transcript(row, suite=suite, where=where, lineno=lineno, options=opts)
-        sid = transcript.sample.id
-        if sid in first_line:
-            raise DataError(
-                f"{where}: duplicate id {sid!r} (first on line {first_line[sid]}); ids must be"
-                " unique"
-            )
-        first_line[sid] = lineno
+        record_id(first, transcript.sample.id, f"on line {lineno}", where)
         predictions: dict[str, Label] = {c: read_prediction(row[c]) for c in prediction_columns}
         items.append(LabelledItem(transcript, label, predictions, source=base))
     if not items:

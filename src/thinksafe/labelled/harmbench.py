@@ -26,13 +26,13 @@ from thinksafe.labelled.base import (
     LabelledSetInfo,
     Truth,
     fetch_url,
-    find_file,
     read_label,
     read_prediction,
     require_file,
 )
 from thinksafe.records import Sample, messages_from
 from thinksafe.suites.file import UNCATEGORISED, iter_rows
+from thinksafe.suites.official import find_in_folder
 from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "harmbench-classifier-val"
@@ -154,9 +154,8 @@ def load(path: str | None) -> LabelledSet:
         display = VAL_FILE
         origin: dict[str, Any] = {"source": "remote", "repo": REPO, "commit": COMMIT}
     else:
-        file = require_file(NAME, path, (VAL_FILE,))
-        behaviours_file = find_file(file.parent, (BEHAVIOURS_FILE,))
-        display = path if Path(path).expanduser().is_file() else f"{path}/{file.name}"
+        file, display = require_file(NAME, path, (VAL_FILE,))
+        behaviours_file = find_in_folder(file.parent, (BEHAVIOURS_FILE,))
         origin = {"source": "path", "path": path}
     behaviours = (
         read_behaviours(behaviours_file, BEHAVIOURS_FILE) if behaviours_file is not None else None

@@ -112,8 +112,7 @@ def load(path: str | None) -> LabelledSet:
         display = HUB_FILE
         origin = {"source": "remote", "hub": HUB_REPO, "file": HUB_FILE}
     else:
-        file = require_file(NAME, path, FILE_NAMES)
-        display = path if Path(path).expanduser().is_file() else f"{path}/{file.name}"
+        file, display = require_file(NAME, path, FILE_NAMES)
         origin = {"source": "path", "path": path}
     items, names = parse(file, display)
     return LabelledSet(

@@ -12,7 +12,7 @@ keys ``size``, ``expected``, ``categories``, ``needs_arg``, ``bundled``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -131,6 +131,47 @@ def normalise_expected(value: object) -> Expected | None:
     if not isinstance(value, str):
         return None
     return _EXPECTED_SYNONYMS.get(value.strip().lower())
+
+
+def option_flag(option: str) -> str:
+    """The command-line flag of an option: ``prompt_column`` -> ``--prompt-column``."""
+    return "--" + option.replace("_", "-")
+
+
+def read_column_options(
+    component: str,
+    options: Mapping[str, Any] | None,
+    known: Collection[str],
+    *,
+    flag_names: bool = False,
+) -> dict[str, Any]:
+    """Column options (``prompt_column`` and so on, and ``default_expected``) as the command line
+    passes them, checked. Keys may use ``-`` or ``_``; ``None`` values mean "not given"; an
+    unknown key, a ``default_expected`` that is not refuse or comply, or an empty column name
+    raises ``ConfigError``. Messages start with ``component``; ``flag_names`` names an option
+    by its flag rather than as given."""
+    values: dict[str, Any] = {}
+    for key, value in (options or {}).items():
+        if value is None:
+            continue
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(
+                f"{component}: unknown option {key!r}; known: {', '.join(sorted(known))}"
+            )
+        if name == "default_expected":
+            expected = normalise_expected(value)
+            if expected is None:
+                raise ConfigError(
+                    f"{component}: default_expected must be refuse or comply, got {value!r}"
+                )
+            values[name] = expected
+            continue
+        if not isinstance(value, str) or not value.strip():
+            shown = option_flag(name) if flag_names else repr(key)
+            raise ConfigError(f"{component}: option {shown} needs a column name")
+        values[name] = value.strip()
+    return values
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,8 @@ from thinksafe.suites.official import (
     Located,
     OfficialSuite,
     cell,
-    local_path,
-    located_local,
-    read_table,
+    parse_file,
     require_columns,
-    require_in_folder,
     text,
 )
 
@@ -60,11 +57,7 @@ class _CyberSecEvalSuite(OfficialSuite):
     def locate(self) -> dict[str, Located]:
         if self.path is None:
             raise need_path(self.NAME, self.OFFICIAL[0])
-        local = local_path(self.NAME, self.path)
-        names = [n.rsplit("/", 1)[-1] for n in self.OFFICIAL]
-        if local.is_dir():
-            local = require_in_folder(self.NAME, local, names, self.path)
-        return {"cases": located_local(local, self.path)}
+        return {"cases": self.located_path([n.rsplit("/", 1)[-1] for n in self.OFFICIAL])}
 
 
 # --- prompt injection ------------------------------------------------------------------------
@@ -133,8 +126,7 @@ class InjectionSuite(_CyberSecEvalSuite):
     )
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        f = files["cases"]
-        return parse_injection(read_table(f.path, f.display), f.display)
+        return parse_file(files["cases"], parse_injection)
 
 
 @registry.suites.register(
@@ -221,8 +213,7 @@ class MitreSuite(_CyberSecEvalSuite):
     )
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        f = files["cases"]
-        return parse_mitre(read_table(f.path, f.display), f.display)
+        return parse_file(files["cases"], parse_mitre)
 
 
 @registry.suites.register(

@@ -23,12 +23,8 @@ from thinksafe.suites.official import (
     Located,
     OfficialSuite,
     cell,
-    local_path,
-    located_local,
-    located_remote,
-    read_table,
+    parse_file,
     require_columns,
-    require_in_folder,
     text,
 )
 
@@ -120,16 +116,10 @@ class DoNotAnswerSuite(OfficialSuite):
     NAME = NAME
 
     def locate(self) -> dict[str, Located]:
-        if self.path is None:
-            return {"questions": located_remote(REMOTE, suite=NAME)}
-        local = local_path(NAME, self.path)
-        if local.is_dir():
-            local = require_in_folder(NAME, local, (FILE_NAME,), self.path)
-        return {"questions": located_local(local, self.path)}
+        return self.locate_one("questions", REMOTE, (FILE_NAME,))
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        f = files["questions"]
-        return parse_rows(read_table(f.path, f.display), f.display)
+        return parse_file(files["questions"], parse_rows)
 
 
 @registry.suites.register(

@@ -23,6 +23,8 @@ from thinksafe.suites.base import (
     SuiteInfo,
     normalise_expected,
     normalise_harm_area,
+    option_flag,
+    read_column_options,
     suite_info,
 )
 
@@ -52,27 +54,7 @@ class FileOptions:
         """Options as the command line passes them. Keys may use ``-`` or ``_``; ``None``
         values mean "not given"; an unknown key or a bad value raises ``ConfigError``."""
         known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in (options or {}).items():
-            if value is None:
-                continue
-            name = key.replace("-", "_")
-            if name not in known:
-                raise ConfigError(
-                    f"file suite: unknown option {key!r}; known: {', '.join(sorted(known))}"
-                )
-            if name == "default_expected":
-                expected = normalise_expected(value)
-                if expected is None:
-                    raise ConfigError(
-                        f"file suite: default_expected must be refuse or comply, got {value!r}"
-                    )
-                values[name] = expected
-                continue
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"file suite: option {key!r} needs a column name")
-            values[name] = value.strip()
-        return cls(**values)
+        return cls(**read_column_options("file suite", options, known))
 
     def explicit(self, name: str) -> bool:
         """Whether the column option ``name`` differs from its default."""
@@ -80,10 +62,6 @@ class FileOptions:
 
 
 _DEFAULT_OPTIONS = FileOptions()
-
-
-def _flag(option: str) -> str:
-    return "--" + option.replace("_", "-")
 
 
 def iter_rows(path: Path, display: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -99,6 +77,29 @@ def iter_rows(path: Path, display: str) -> Iterator[tuple[int, dict[str, Any]]]:
             f"{display}: unsupported file type {suffix or '(no extension)'!r};"
             f" use one of {', '.join(EXTENSIONS)}"
         )
+
+
+def require_table_file(path: Path, display: str, hint: str) -> None:
+    """``DataError`` unless ``path`` is a file :func:`iter_rows` reads; ``hint`` (what to do)
+    ends the message for a path that is not a file."""
+    if path.suffix.lower() not in EXTENSIONS:
+        suffix = path.suffix or "(no extension)"
+        raise DataError(
+            f"{display}: unsupported file type {suffix!r}; use one of {', '.join(EXTENSIONS)}"
+        )
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise DataError(f"{display}: {what} ({path.resolve()}); {hint}")
+
+
+def record_id(first: dict[str, str], sample_id: str, here: str, where: str) -> None:
+    """Note that ``sample_id`` is ``here`` (``on line 3``: how a later message places it);
+    ``DataError`` prefixed with ``where`` when an earlier row had it."""
+    if sample_id in first:
+        raise DataError(
+            f"{where}: duplicate id {sample_id!r} (first {first[sample_id]}); ids must be unique"
+        )
+    first[sample_id] = here
 
 
 def _not_utf8(display: str, lineno: int) -> DataError:
@@ -204,7 +205,9 @@ def row_to_sample(
     for option in ("id_column", "category_column", "expected_column", "harm_area_column"):
         column = getattr(o, option)
         if o.explicit(option) and column not in row:
-            raise DataError(f"{where}: row has no {column!r} column (named by {_flag(option)})")
+            raise DataError(
+                f"{where}: row has no {column!r} column (named by {option_flag(option)})"
+            )
 
     raw_messages = row.get(o.messages_column)
     raw_prompt = row.get(o.prompt_column)
@@ -299,28 +302,16 @@ class FileSuite:
     def load(self) -> list[Sample]:
         path = self.path
         display = self._file
-        if path.suffix.lower() not in EXTENSIONS:
-            suffix = path.suffix or "(no extension)"
-            raise DataError(
-                f"{display}: unsupported file type {suffix!r}; use one of {', '.join(EXTENSIONS)}"
-            )
-        if not path.is_file():
-            what = "is a folder, not a file" if path.is_dir() else "not found"
-            raise DataError(f"{display}: {what} ({path.resolve()}); check the path after file:")
+        require_table_file(path, display, "check the path after file:")
         name = self.name
         samples: list[Sample] = []
-        first_line: dict[str, int] = {}
+        first: dict[str, str] = {}
         for lineno, row in iter_rows(path, display):
             where = f"{display}:{lineno}"
             sample = row_to_sample(
                 row, suite=name, where=where, lineno=lineno, options=self.options
             )
-            if sample.id in first_line:
-                raise DataError(
-                    f"{where}: duplicate id {sample.id!r} (first on line"
-                    f" {first_line[sample.id]}); ids must be unique"
-                )
-            first_line[sample.id] = lineno
+            record_id(first, sample.id, f"on line {lineno}", where)
             samples.append(sample)
         if not samples:
             raise DataError(f"{display}: the file has no rows")

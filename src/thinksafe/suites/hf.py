@@ -27,7 +27,7 @@ from thinksafe import registry
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.records import Sample
 from thinksafe.suites.base import SuiteInfo, suite_info
-from thinksafe.suites.file import FileOptions, row_to_sample
+from thinksafe.suites.file import FileOptions, record_id, row_to_sample
 from thinksafe.suites.hub import HF_DATASETS, hub_file, hub_list_files, sha256_file
 from thinksafe.suites.official import TABLE_SUFFIXES, read_table
 
@@ -169,12 +169,7 @@ class HubDatasetSuite:
                 sample = row_to_sample(
                     row, suite=self.name, where=where, lineno=n, options=self.columns
                 )
-                if sample.id in first:
-                    raise DataError(
-                        f"{where}: duplicate id {sample.id!r} (first at {first[sample.id]});"
-                        " ids must be unique"
-                    )
-                first[sample.id] = where
+                record_id(first, sample.id, f"at {where}", where)
                 samples.append(sample)
         if not samples:
             raise DataError(f"hf:{self.dataset}: the chosen files hold no rows")

@@ -9,6 +9,8 @@ A published benchmark is read from its official files, found in one of two place
 
 :class:`OfficialSuite` holds the common parts (spec, options, provenance, validation); each
 benchmark module subclasses it with ``locate`` (which files) and ``parse`` (rows to samples).
+For a benchmark held in one file these are one line each: :meth:`OfficialSuite.locate_one`
+and :func:`parse_file`.
 The readers below turn CSV, TSV, JSON, JSON Lines and Parquet files into rows.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import csv
 import importlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -107,12 +109,16 @@ def find_in_folder(folder: Path, names: Iterable[str]) -> Path | None:
     return None
 
 
-def require_in_folder(suite: str, folder: Path, names: Sequence[str], display: str) -> Path:
+def require_in_folder(
+    suite: str, folder: Path, names: Sequence[str], display: str, *, spec: str | None = None
+) -> Path:
+    """The first of ``names`` in ``folder`` (:func:`find_in_folder`), or a ``DataError`` that
+    says to give ``spec`` (how the user writes it; default ``--suite NAME@PATH``) the file."""
     found = find_in_folder(folder, names)
     if found is None:
         raise DataError(
             f"{display}: no {' or '.join(repr(n) for n in names)} in this folder; give"
-            f" --suite {suite}@PATH the official file or a folder holding it"
+            f" {spec or f'--suite {suite}@PATH'} the official file or a folder holding it"
         )
     return found
 
@@ -243,6 +249,11 @@ def require_columns(rows: Sequence[Row], columns: Iterable[str], display: str, w
         )
 
 
+def parse_file(f: Located, parse_rows: Callable[[list[Row], str], list[Sample]]) -> list[Sample]:
+    """Samples from one located file: its rows (:func:`read_table`) through ``parse_rows``."""
+    return parse_rows(read_table(f.path, f.display), f.display)
+
+
 def text(row: Row, column: str) -> str:
     """A cell as stripped text ('' for a missing cell)."""
     value = row.get(column)
@@ -317,6 +328,23 @@ class OfficialSuite:
     def locate(self) -> dict[str, Located]:
         """The files to read, keyed by role (e.g. ``harmful``, ``benign``)."""
         raise NotImplementedError
+
+    def located_path(self, names: Sequence[str]) -> Located:
+        """The file ``NAME@PATH`` names: PATH itself, or the first of ``names`` in the folder
+        PATH names."""
+        if self.path is None:
+            raise ValueError(f"suite {self.NAME!r} was given no path")
+        local = local_path(self.NAME, self.path)
+        if local.is_dir():
+            local = require_in_folder(self.NAME, local, names, self.path)
+        return located_local(local, self.path)
+
+    def locate_one(self, role: str, remote: Remote, names: Sequence[str]) -> dict[str, Located]:
+        """``{role: file}`` for a benchmark held in one file: the pinned ``remote`` copy for
+        plain ``NAME``, else the file ``NAME@PATH`` names (see :meth:`located_path`)."""
+        if self.path is None:
+            return {role: located_remote(remote, suite=self.NAME)}
+        return {role: self.located_path(names)}
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
         """Samples from the located files."""

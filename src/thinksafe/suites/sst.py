@@ -24,11 +24,7 @@ from thinksafe.suites.official import (
     Located,
     OfficialSuite,
     cell,
-    local_path,
-    located_local,
-    located_remote,
-    read_table,
-    require_in_folder,
+    parse_file,
     text,
 )
 
@@ -119,16 +115,10 @@ class SSTSuite(OfficialSuite):
     NAME = NAME
 
     def locate(self) -> dict[str, Located]:
-        if self.path is None:
-            return {"cases": located_remote(REMOTE, suite=NAME)}
-        local = local_path(NAME, self.path)
-        if local.is_dir():
-            local = require_in_folder(NAME, local, FILE_NAMES, self.path)
-        return {"cases": located_local(local, self.path)}
+        return self.locate_one("cases", REMOTE, FILE_NAMES)
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        f = files["cases"]
-        return parse_rows(read_table(f.path, f.display), f.display)
+        return parse_file(files["cases"], parse_rows)
 
 
 @registry.suites.register(

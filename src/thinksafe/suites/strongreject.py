@@ -17,12 +17,8 @@ from thinksafe.suites.official import (
     Located,
     OfficialSuite,
     cell,
-    local_path,
-    located_local,
-    located_remote,
-    read_table,
+    parse_file,
     require_columns,
-    require_in_folder,
     text,
 )
 
@@ -70,16 +66,10 @@ class StrongRejectSuite(OfficialSuite):
     NAME = NAME
 
     def locate(self) -> dict[str, Located]:
-        if self.path is None:
-            return {"prompts": located_remote(REMOTE, suite=NAME)}
-        local = local_path(NAME, self.path)
-        if local.is_dir():
-            local = require_in_folder(NAME, local, (FILE_NAME,), self.path)
-        return {"prompts": located_local(local, self.path)}
+        return self.locate_one("prompts", REMOTE, (FILE_NAME,))
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        f = files["prompts"]
-        return parse_rows(read_table(f.path, f.display), f.display)
+        return parse_file(files["prompts"], parse_rows)
 
 
 @registry.suites.register(

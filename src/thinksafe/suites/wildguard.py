@@ -32,12 +32,9 @@ from thinksafe.suites.official import (
     Located,
     OfficialSuite,
     cell,
-    local_path,
-    located_local,
-    located_remote,
+    parse_file,
     read_table,
     require_columns,
-    require_in_folder,
     text,
 )
 
@@ -129,18 +126,12 @@ class WildGuardTestSuite(OfficialSuite):
     OPTIONS: ClassVar[Mapping[str, Sequence[str] | None]] = {"revision": None}
 
     def locate(self) -> dict[str, Located]:
-        if self.path is None:
-            revision = self.options.get("revision", "main")
-            remote = HubFile(WGT_REPO, WGT_FILE, revision=revision, gated=True)
-            return {"test": located_remote(remote, suite=WGT)}
-        local = local_path(WGT, self.path)
-        if local.is_dir():
-            local = require_in_folder(WGT, local, WGT_NAMES, self.path)
-        return {"test": located_local(local, self.path)}
+        revision = self.options.get("revision", "main")
+        remote = HubFile(WGT_REPO, WGT_FILE, revision=revision, gated=True)
+        return self.locate_one("test", remote, WGT_NAMES)
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        f = files["test"]
-        return parse_wildguardtest(read_table(f.path, f.display), f.display)
+        return parse_file(files["test"], parse_wildguardtest)
 
 
 @registry.suites.register(
@@ -242,14 +233,9 @@ class WildJailbreakSuite(OfficialSuite):
 
     def locate(self) -> dict[str, Located]:
         split = self.split
-        if self.path is None:
-            revision = self.options.get("revision", "main")
-            remote = HubFile(WJB_REPO, wjb_file(split), revision=revision, gated=True)
-            return {split: located_remote(remote, suite=WJB)}
-        local = local_path(WJB, self.path)
-        if local.is_dir():
-            local = require_in_folder(WJB, local, (wjb_file(split), f"{split}.tsv"), self.path)
-        return {split: located_local(local, self.path)}
+        revision = self.options.get("revision", "main")
+        remote = HubFile(WJB_REPO, wjb_file(split), revision=revision, gated=True)
+        return self.locate_one(split, remote, (wjb_file(split), f"{split}.tsv"))
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
         split, f = next(iter(files.items()))

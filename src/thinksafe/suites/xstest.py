@@ -25,12 +25,8 @@ from thinksafe.suites.official import (
     Located,
     OfficialSuite,
     cell,
-    local_path,
-    located_local,
-    located_remote,
-    read_table,
+    parse_file,
     require_columns,
-    require_in_folder,
     text,
 )
 
@@ -113,16 +109,10 @@ class XSTestSuite(OfficialSuite):
     NAME = NAME
 
     def locate(self) -> dict[str, Located]:
-        if self.path is None:
-            return {"prompts": located_remote(REMOTE, suite=NAME)}
-        local = local_path(NAME, self.path)
-        if local.is_dir():
-            local = require_in_folder(NAME, local, FILE_NAMES, self.path)
-        return {"prompts": located_local(local, self.path)}
+        return self.locate_one("prompts", REMOTE, FILE_NAMES)
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        f = files["prompts"]
-        return parse_rows(read_table(f.path, f.display), f.display)
+        return parse_file(files["prompts"], parse_rows)
 
 
 @registry.suites.register(

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,10 +43,9 @@ from thinksafe.targets.local import (
     LocalTarget,
     TemplateEngine,
     file_digest,
-    local_fingerprint,
-    read_options,
+    local_target,
     require_modules,
-    split_options,
+    spec_options,
 )
 from thinksafe.thinking import Step, StepOutput, ThinkTags
 
@@ -355,26 +353,12 @@ def build_hf_target(
     """An ``hf/`` target from the part of the spec after ``hf/`` (query string included).
     ``require_extra=False`` skips the check that torch and transformers are installed (for a
     driver that only sends the work to Ray)."""
-    path, query = split_options(model)
-    options = read_options(HFOptions, query, os.environ if env is None else env, "THINKSAFE_HF_")
+    path, options = spec_options(model, HFOptions, env, "THINKSAFE_HF_")
     if require_extra:
         require_modules(("torch", "transformers"), LOCAL_EXTRA, "hf/ models")
     if options.think_tags:
         ThinkTags.parse(options.think_tags)
-    identity: dict[str, Any] = {"provider": "hf", "model": path, **options.identity()}
-    if options.trust_remote_code:
-        identity["trust_remote_code"] = True
-    fingerprint = local_fingerprint(path)
-    if fingerprint is not None:
-        identity["files"] = fingerprint
-    return LocalTarget(
-        provider="hf",
-        model=model,
-        engine=HFEngine(path, options),
-        identity=identity,
-        batch_size=options.batch_size,
-        batch_wait_s=options.batch_wait_ms / 1000.0,
-    )
+    return local_target("hf", model, path, options, HFEngine(path, options))
 
 
 @registry.targets.register(

@@ -1,14 +1,15 @@
 """What every local target shares: spec options, the request batcher, the template-driven
 engine and the target wrapper. ``hf/`` and ``vllm/`` build on these, and so does ``--ray``.
 
-- :func:`split_options` / :func:`read_options`: ``MODEL?name=value&...`` plus
-  ``THINKSAFE_<PROVIDER>_<NAME>`` environment variables into a typed options dataclass;
+- :func:`spec_options` (:func:`split_options` then :func:`read_options`): ``MODEL?name=value&...``
+  plus ``THINKSAFE_<PROVIDER>_<NAME>`` environment variables into a typed options dataclass;
 - :class:`Batcher`: concurrent ``generate()`` calls gathered into batches (a few milliseconds,
   or until the batch is full), each batch run in a worker thread, each caller's future resolved
   as soon as its result is ready;
 - :class:`TemplateEngine`: renders conversations with the model's chat template and turns
   batches of thinking-controlled steps (:mod:`thinksafe.thinking`) into completions;
-- :class:`LocalTarget`: the ``Target`` protocol over an engine and a batcher.
+- :class:`LocalTarget`: the ``Target`` protocol over an engine and a batcher;
+  :func:`local_target` builds one from a provider's options, with its cache identity.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import dataclasses
 import hashlib
 import importlib.util
+import os
 import threading
 import time
 import typing
@@ -46,8 +48,10 @@ __all__ = [
     "TemplateEngine",
     "file_digest",
     "local_fingerprint",
+    "local_target",
     "read_options",
     "require_modules",
+    "spec_options",
     "split_options",
 ]
 
@@ -113,6 +117,15 @@ def read_options(
         if raw is not None:
             values[name] = _convert(name, raw, hints[name])
     return cls(**values)
+
+
+def spec_options(
+    model: str, cls: type[Opts], env: Mapping[str, str] | None, env_prefix: str
+) -> tuple[str, Opts]:
+    """The model of a local spec (``MODEL?name=value&...``) and its options: the query first,
+    then ``env`` (the process environment when ``None``), then the dataclass's defaults."""
+    path, query = split_options(model)
+    return path, read_options(cls, query, os.environ if env is None else env, env_prefix)
 
 
 def file_digest(path: str, what: str) -> str:
@@ -469,6 +482,43 @@ class LocalTarget:
     async def aclose(self) -> None:
         await self._batcher.aclose()
         await asyncio.to_thread(self.engine.unload)
+
+
+class LocalOptions(Protocol):
+    """What :func:`local_target` reads from a local provider's options."""
+
+    @property
+    def trust_remote_code(self) -> bool: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def batch_wait_ms(self) -> float: ...
+
+    def identity(self) -> dict[str, Any]: ...
+
+
+def local_target(
+    provider: str, model: str, path: str, options: LocalOptions, engine: LocalEngine
+) -> LocalTarget:
+    """The target of ``PROVIDER/MODEL`` (``path`` is MODEL without its options). Its identity:
+    the provider, the model, the options that change what it generates, remote code when
+    trusted and, for a local folder, a fingerprint of its files."""
+    identity: dict[str, Any] = {"provider": provider, "model": path, **options.identity()}
+    if options.trust_remote_code:
+        identity["trust_remote_code"] = True
+    fingerprint = local_fingerprint(path)
+    if fingerprint is not None:
+        identity["files"] = fingerprint
+    return LocalTarget(
+        provider=provider,
+        model=model,
+        engine=engine,
+        identity=identity,
+        batch_size=options.batch_size,
+        batch_wait_s=options.batch_wait_ms / 1000.0,
+    )
 
 
 def require_modules(names: Sequence[str], extra: str, what: str) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -31,10 +30,9 @@ from thinksafe.targets.local import (
     LocalTarget,
     TemplateEngine,
     file_digest,
-    local_fingerprint,
-    read_options,
+    local_target,
     require_modules,
-    split_options,
+    spec_options,
 )
 from thinksafe.thinking import Step, StepOutput, ThinkTags
 
@@ -219,26 +217,10 @@ def build_vllm_target(
     """A ``vllm/`` target from the part of the spec after ``vllm/`` (query string included).
     ``require_extra=False`` skips the check that vLLM is installed (for a driver that only
     sends the work to Ray)."""
-    name, query = split_options(model)
-    options = read_options(
-        VLLMOptions, query, os.environ if env is None else env, "THINKSAFE_VLLM_"
-    )
+    name, options = spec_options(model, VLLMOptions, env, "THINKSAFE_VLLM_")
     if require_extra:
         require_modules(("vllm",), VLLM_EXTRA, "vllm/ models")
-    identity: dict[str, Any] = {"provider": "vllm", "model": name, **options.identity()}
-    if options.trust_remote_code:
-        identity["trust_remote_code"] = True
-    fingerprint = local_fingerprint(name)
-    if fingerprint is not None:
-        identity["files"] = fingerprint
-    return LocalTarget(
-        provider="vllm",
-        model=model,
-        engine=VLLMEngine(name, options),
-        identity=identity,
-        batch_size=options.batch_size,
-        batch_wait_s=options.batch_wait_ms / 1000.0,
-    )
+    return local_target("vllm", model, name, options, VLLMEngine(name, options))
 
 
 @registry.targets.register(

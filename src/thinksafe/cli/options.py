@@ -1,0 +1,112 @@
+"""Options that several commands take, declared once as ``Annotated`` types, and the checks
+that go with them.
+
+A command names a parameter after its flag (``judge_base_url`` is ``--judge-base-url``) and
+gives it one of these types, so the flag reads and is documented the same in every command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from thinksafe.config import ConnectionConfig
+from thinksafe.errors import ConfigError
+from thinksafe.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from thinksafe.cli.run import Resolver
+
+STORE_HELP = "SQLite store (default $THINKSAFE_STORE or ./thinksafe.db)."
+
+# --- store, config, progress, output ---------------------------------------------------------
+
+StoreOption = Annotated[Path | None, typer.Option(help=STORE_HELP)]
+RunArgument = Annotated[str, typer.Argument(help="Run id (or a unique prefix, a name, or latest).")]
+ConfigOption = Annotated[
+    Path | None, typer.Option(help="YAML file of options (flags and env beat it).")
+]
+ProgressOption = Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")]
+RunNameOption = Annotated[str | None, typer.Option(help="A name for the run.")]
+SummaryJsonOption = Annotated[
+    Path | None, typer.Option("--json", help="Write the summary JSON here.")
+]
+
+# --- judges -----------------------------------------------------------------------------------
+
+JudgesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--judge",
+        "-j",
+        help="Judge spec, repeatable (rules, safety:openai/gpt-4o-mini, ...). The first is"
+        " the primary judge. Default: the best offline judge.",
+    ),
+]
+JudgeBaseUrlOption = Annotated[str | None, typer.Option(help="Server URL for model-based judges.")]
+JudgeApiKeyEnvOption = Annotated[
+    str | None, typer.Option(help="Environment variable holding the judge server's key.")
+]
+JudgeConcurrencyOption = Annotated[
+    int | None, typer.Option(help="Concurrent calls per judge (16).")
+]
+JudgeTimeoutOption = Annotated[float | None, typer.Option(help="Seconds per judge request (600).")]
+JudgeRetriesOption = Annotated[int | None, typer.Option(help="Tries per judge call (6).")]
+
+# --- transcript columns (judge, judge-eval) ---------------------------------------------------
+
+IdColumnOption = Annotated[str | None, typer.Option(help="Id column (id).")]
+PromptColumnOption = Annotated[str | None, typer.Option(help="Prompt column (prompt).")]
+MessagesColumnOption = Annotated[
+    str | None, typer.Option(help="Messages column, a JSON list of {role, content}.")
+]
+ResponseColumnOption = Annotated[str | None, typer.Option(help="Response column (response).")]
+ReasoningColumnOption = Annotated[
+    str | None, typer.Option(help="Reasoning column (reasoning); else <think> tags split.")
+]
+CategoryColumnOption = Annotated[str | None, typer.Option(help="Category column (category).")]
+ExpectedColumnOption = Annotated[
+    str | None, typer.Option(help="Expected column, refuse or comply (expected).")
+]
+HarmAreaColumnOption = Annotated[str | None, typer.Option(help="Harm area column (harm_area).")]
+DefaultExpectedOption = Annotated[
+    str | None, typer.Option(help="refuse or comply for rows with no expected (refuse).")
+]
+
+
+# --- resolving them ---------------------------------------------------------------------------
+
+
+def resolve_limit(r: Resolver, limit: int | None) -> int | None:
+    """``--limit`` (flag, environment or config file); at least 1 when given."""
+    limit_n: int | None = r.get("limit", limit, cast=int)
+    if limit_n is not None and limit_n < 1:
+        raise ConfigError("--limit must be at least 1")
+    return limit_n
+
+
+def resolve_judge_concurrency(r: Resolver, judge_concurrency: int | None) -> int:
+    """``--judge-concurrency`` (16 by default); at least 1."""
+    concurrency: int = r.get("judge_concurrency", judge_concurrency, 16, int)
+    if concurrency < 1:
+        raise ConfigError("--judge-concurrency must be at least 1")
+    return concurrency
+
+
+def judge_connection(
+    r: Resolver, base_url: str | None, api_key_env: str | None, timeout: float | None
+) -> ConnectionConfig:
+    """How model-based judges reach their server: ``--judge-base-url``,
+    ``--judge-api-key-env`` and ``--timeout`` (600 s by default)."""
+    return ConnectionConfig(
+        base_url=r.get("judge_base_url", base_url),
+        api_key_env=r.get("judge_api_key_env", api_key_env),
+        timeout_s=r.get("timeout", timeout, 600.0, float),
+    )
+
+
+def judge_retry(r: Resolver, max_retries: int | None) -> RetryPolicy:
+    """``--max-retries`` (6 tries per call by default)."""
+    return RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int))
