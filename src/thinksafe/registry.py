@@ -139,6 +139,7 @@ judges = Registry(
     "judges",
     {
         "rules": "thinksafe.judges.rules",
+        "offline": "thinksafe.judges.offline",
         "safety": "thinksafe.judges.safety",
         "scripted": "thinksafe.judges.scripted",
         "strongreject": "thinksafe.judges.strongreject",
@@ -149,6 +150,9 @@ judges = Registry(
         "air-bench": "thinksafe.judges.airbench",
         "cyberseceval-mitre": "thinksafe.judges.cyberseceval",
         "moderation": "thinksafe.judges.moderation",
+        "llama-guard": "thinksafe.judges.llamaguard",
+        "wildguard": "thinksafe.judges.wildguard",
+        "shieldgemma": "thinksafe.judges.shieldgemma",
         "majority": "thinksafe.judges.ensemble",
         "any-unsafe": "thinksafe.judges.ensemble",
     },
