@@ -26,7 +26,7 @@ Usage::
     python scripts/train_offline_judge.py --evaluate   # the cross-validated tables
     python scripts/train_offline_judge.py --train      # the tables, then the shipped model
 
-Each takes about 3 minutes on two cores (``--jobs N`` fits the cross-validation folds in N
+Each takes about 4 minutes on two cores (``--jobs N`` fits the cross-validation folds in N
 processes; the results do not depend on it).
 
 ``--data DIR`` points at the shared data folder (default ``<repo>/../shared/data``); ``--out

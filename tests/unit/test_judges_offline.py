@@ -25,6 +25,7 @@ from thinksafe.judges.offline import (
     ANSWER_WINDOW,
     FEATURES_VERSION,
     MEASURED_AGREEMENT_PERCENT,
+    MEASURED_F1_PERCENT,
     MODEL,
     TRACE_WINDOW,
     FeatureConfig,
@@ -106,8 +107,12 @@ def test_registry_metadata_names_the_trained_judge_and_its_measurement() -> None
 
 def test_the_note_quotes_the_measured_agreement() -> None:
     provenance = load_model().provenance
-    accuracy = provenance["metrics"]["cv_by_model"]["pooled"]["all"]["offline"]["accuracy"]
-    assert round(100 * accuracy) == MEASURED_AGREEMENT_PERCENT
+    measured = provenance["metrics"]["cv_by_model"]["pooled"]["all"]["offline"]
+    assert round(100 * measured["accuracy"]) == MEASURED_AGREEMENT_PERCENT
+    assert round(100 * measured["f1"]) == MEASURED_F1_PERCENT
+    assert f"F1 {MEASURED_F1_PERCENT}% on unsafe" in str(
+        registry.judges.get("offline").meta["note"]
+    )
 
 
 # ---------------------------------------------------------------------------------------------

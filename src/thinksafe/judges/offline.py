@@ -49,10 +49,11 @@ FEATURES_VERSION = "1"
 
 REFUSAL_CLASSES: tuple[Refusal, ...] = ("full", "partial", "none")
 
-# The measured agreement that the registry note quotes: the provenance JSON's
-# ``metrics.cv_by_model.pooled.all.offline.accuracy`` rounded to a whole percent (a unit test
+# The measurement the registry note quotes: the provenance JSON's
+# ``metrics.cv_by_model.pooled.all.offline`` accuracy and F1, in whole percent (a unit test
 # checks that they agree). Kept here so that importing this module reads no file.
 MEASURED_AGREEMENT_PERCENT = 96
+MEASURED_F1_PERCENT = 62
 
 Floats = npt.NDArray[np.float32]
 Indices = npt.NDArray[np.int64]
@@ -612,7 +613,8 @@ def _rationale(
     ),
     note=(
         f"offline judge (trained classifier, {MEASURED_AGREEMENT_PERCENT}% agreement with human"
-        " labels, cross-validated by model; see docs/judges.md)"
+        f" labels, F1 {MEASURED_F1_PERCENT}% on unsafe, cross-validated by model; see"
+        " docs/judges.md)"
     ),
 )
 def _offline(arg: str | None = None, context: JudgeContext | None = None) -> OfflineJudge:
