@@ -9,30 +9,15 @@ sees the benchmark's original request, so an attack's wrapping cannot hide the i
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import ClassVar
 
 from thinksafe import registry
 from thinksafe.build import JudgeContext
-from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError
-from thinksafe.judges.base import (
-    DEFAULT_MAX_CHARS,
-    DEFAULT_OVERLAP,
-    JUDGE_GENERATION,
-    Reading,
-    Rubric,
-    ask_judge,
-    boundary_token,
-    delimit,
-    join_replies,
-    judge_in_windows,
-    load_rubric,
-    read_safety_reply,
-    unscorable,
-    windows,
-)
-from thinksafe.protocols import Target
-from thinksafe.records import CHANNELS, Channel, JudgeItem, Verdict
+from thinksafe.judges.base import read_safety_reply
+from thinksafe.judges.rubric_judge import RubricJudge, RubricReading
+from thinksafe.records import Channel, JudgeItem
 
 NAME = "safety"
 VERSION = "1"
@@ -50,113 +35,23 @@ _REMINDERS: dict[Channel, str] = {
 }
 
 
-class SafetyJudge:
+class SafetyJudge(RubricJudge):
     """Rubric judge over a target: one call per text (per window for long texts), temperature
     0, one retry when the reply cannot be read, then unscorable."""
 
-    def __init__(
-        self,
-        target: Target,
-        *,
-        max_chars: int = DEFAULT_MAX_CHARS,
-        overlap: int = DEFAULT_OVERLAP,
-        config: GenerationConfig = JUDGE_GENERATION,
-    ) -> None:
-        windows("", max_chars, overlap)  # validates the sizes
-        self._target = target
-        self._max_chars = max_chars
-        self._overlap = overlap
-        self._config = config
-        self._rubrics: dict[Channel, Rubric] = {
-            "answer": load_rubric("safety_answer"),
-            "reasoning": load_rubric("safety_reasoning"),
-        }
+    NAME = NAME
+    VERSION = VERSION
+    RUBRICS: ClassVar[Mapping[Channel, str]] = {
+        "answer": "safety_answer",
+        "reasoning": "safety_reasoning",
+    }
+    REMINDERS = _REMINDERS
 
-    @property
-    def spec(self) -> str:
-        return f"{NAME}:{self._target.spec}"
-
-    @property
-    def channels(self) -> frozenset[Channel]:
-        return frozenset(CHANNELS)
-
-    @property
-    def target(self) -> Target:
-        return self._target
-
-    def identity(self) -> dict[str, Any]:
-        return {
-            "name": NAME,
-            "version": VERSION,
-            "target": self._target.identity(),
-            "rubrics": {channel: rubric.sha for channel, rubric in self._rubrics.items()},
-            "generation": self._config.to_dict(),
-            "max_chars": self._max_chars,
-            "overlap": self._overlap,
-        }
-
-    def prompt_for(self, item: JudgeItem, text: str, excerpt: str = "") -> str:
-        """The judge prompt for ``text`` (all or part of the item's channel text)."""
-        request = item.sample.prompt
-        token = boundary_token(request, text)
-        return self._rubrics[item.channel].render(
-            token=token,
-            prompt=delimit("PROMPT", request, token),
-            response=delimit("RESPONSE", text, token),
-            excerpt=f"\n{excerpt}\n" if excerpt else "",
-        )
-
-    async def judge(self, item: JudgeItem) -> Verdict:
-        if item.channel not in self._rubrics:
-            raise ValueError(f"the safety judge cannot read channel {item.channel!r}")
-        if not item.text.strip():
-            return unscorable(self.spec, item.channel, "empty text")
-
-        async def judge_window(chunk: str, note: str) -> Verdict:
-            return await self._judge_text(item, chunk, note)
-
-        return await judge_in_windows(
-            self.spec,
-            item.channel,
-            item.text,
-            judge_window,
-            max_chars=self._max_chars,
-            overlap=self._overlap,
-        )
-
-    async def _judge_text(self, item: JudgeItem, text: str, note: str) -> Verdict:
-        channel = item.channel
-        with_refusal = channel == "answer"
-
-        def read(reply: str) -> Reading | None:
-            return read_safety_reply(reply, with_refusal=with_refusal)
-
-        reading, replies = await ask_judge(
-            self._target,
-            self.prompt_for(item, text, note),
-            read,
-            reminder=_REMINDERS[channel],
-            config=self._config,
-        )
-        raw = join_replies(replies)
+    def read(self, reply: str, item: JudgeItem) -> RubricReading | None:
+        reading = read_safety_reply(reply, with_refusal=item.channel == "answer")
         if reading is None:
-            return unscorable(
-                self.spec,
-                channel,
-                "the judge's reply could not be read, also after one retry",
-                raw,
-            )
-        return Verdict(
-            judge=self.spec,
-            channel=channel,
-            label=reading.label,
-            refusal=reading.refusal,
-            rationale=reading.rationale,
-            raw=raw,
-        )
-
-    async def aclose(self) -> None:
-        await self._target.aclose()
+            return None
+        return RubricReading(reading.label, reading.refusal, None, reading.rationale)
 
 
 @registry.judges.register(
