@@ -1,7 +1,8 @@
 """Throughput of the ``offline`` judge on one CPU core.
 
 Judges N answers of about 300 tokens (and, separately, reasoning traces of about 2,000 tokens,
-which are read in windows) one after the other in a single thread, with numpy's thread pools
+which are read in windows) in a single thread, one at a time and in batches of 256 (as the
+engine hands them over), with numpy's thread pools
 limited to one thread and, where the OS allows, the process pinned to one core. Prints
 responses per second and microseconds per response as a Markdown table (and --json PATH).
 
@@ -102,19 +103,30 @@ def xstest_items(data: Path) -> list[JudgeItem]:
     return items
 
 
-def measure(judge: OfflineJudge, items: list[JudgeItem], repeats: int = 3) -> dict[str, float]:
-    """Best of ``repeats`` passes (the least disturbed by other work on the machine)."""
-    for it in items[: min(50, len(items))]:  # warm caches
-        judge.judge_sync(it)
+def measure(
+    judge: OfflineJudge, items: list[JudgeItem], batch: int, repeats: int = 3
+) -> dict[str, float]:
+    """Best of ``repeats`` passes (the least disturbed by other work on the machine), judging
+    ``batch`` items per call."""
+
+    def one_pass() -> None:
+        if batch == 1:
+            for it in items:
+                judge.judge_sync(it)
+        else:
+            for start in range(0, len(items), batch):
+                judge.judge_batch(items[start : start + batch])
+
+    judge.judge_batch(items[: min(50, len(items))])  # warm caches
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        for it in items:
-            judge.judge_sync(it)
+        one_pass()
         best = min(best, time.perf_counter() - start)
     chars = statistics.mean(len(it.text) for it in items)
     return {
         "n": len(items),
+        "batch": batch,
         "mean_chars": round(chars),
         "per_second": len(items) / best,
         "us_each": best / len(items) * 1e6,
@@ -144,13 +156,17 @@ def main() -> int:
     ]
     if (args.data / "xstest" / "completions").is_dir():
         sets["XSTest v2 completions (real answers)"] = xstest_items(args.data)
-    results = {name: measure(judge, items) for name, items in sets.items()}
-    print("| texts | n | mean chars | responses/s (1 core) | µs each |")
-    print("|---|---:|---:|---:|---:|")
+    results = {
+        f"{name}, batch {batch}": measure(judge, items, batch)
+        for name, items in sets.items()
+        for batch in (1, 256)
+    }
+    print("| texts | n | batch | mean chars | responses/s (1 core) | µs each |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(
-            f"| {name} | {r['n']} | {r['mean_chars']} | {r['per_second']:,.0f}"
-            f" | {r['us_each']:,.0f} |"
+            f"| {name.rsplit(', batch', 1)[0]} | {r['n']} | {r['batch']} | {r['mean_chars']}"
+            f" | {r['per_second']:,.0f} | {r['us_each']:,.0f} |"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

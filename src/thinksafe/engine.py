@@ -45,6 +45,12 @@ from thinksafe.suites.selection import select
 
 DEFAULT_JUDGES: tuple[str, ...] = ("offline", "rules")
 JUDGE_ERROR_PREFIX = "judge call failed: "
+# Completions found in the cache are judged this many at a time.
+CACHED_BATCH = 512
+# Fresh completions are stored and judged in batches: the post-processing task waits up to
+# POST_WAIT_S after the first one for more, unless POST_BATCH are already waiting.
+POST_WAIT_S = 0.1
+POST_BATCH = 256
 
 
 def default_judge() -> str:
@@ -347,35 +353,65 @@ class Runner:
                 verdict = Verdict(**{**verdict.to_dict(), "judge": judge.spec})
             return verdict, True
 
-        async def submit_for_judging(attempt: Attempt, completion: Completion) -> None:
-            sample = by_id[attempt.sample_id]
-            items = judge_items(sample, attempt, completion)
-            lookups: list[tuple[int, JudgeItem, str]] = []
+        async def judge_inline(judge: Judge, items: list[JudgeItem]) -> list[Verdict]:
+            """Verdicts of an in-line judge, for a whole batch at once where it can."""
+            batch = getattr(judge, "judge_batch", None)
+            if batch is None:
+                return [(await call_judge(judge, item))[0] for item in items]
+            try:
+                found: list[Verdict] = batch(items)
+            except ProviderError as exc:
+                found = [
+                    Verdict(
+                        judge=judge.spec,
+                        channel=item.channel,
+                        label="unscorable",
+                        rationale=JUDGE_ERROR_PREFIX + str(exc),
+                    )
+                    for item in items
+                ]
+            return [
+                v if v.judge == judge.spec else Verdict(**{**v.to_dict(), "judge": judge.spec})
+                for v in found
+            ]
+
+        async def submit_for_judging(pairs: Sequence[tuple[Attempt, Completion]]) -> None:
+            """Judge a batch of completions: in-line judges now, all items at once; verdicts of
+            model-based judges from the cache, or queued for their workers."""
+            batch = [
+                (attempt, item)
+                for attempt, completion in pairs
+                for item in judge_items(by_id[attempt.sample_id], attempt, completion)
+            ]
+            lookups: list[tuple[int, Attempt, JudgeItem, str]] = []
             for ji, judge in enumerate(judges):
-                for item in items:
-                    if item.channel not in judge.channels:
-                        continue
-                    key = verdict_key(judge, item, judge_ids[ji])
-                    if inline[ji]:
-                        verdict, _ = await call_judge(judge, item)
+                mine = [(a, item) for a, item in batch if item.channel in judge.channels]
+                if not mine:
+                    continue
+                keys = [verdict_key(judge, item, judge_ids[ji]) for _, item in mine]
+                if inline[ji]:
+                    found = await judge_inline(judge, [item for _, item in mine])
+                    for (attempt, _), key, verdict in zip(mine, keys, found):
                         record_verdict(attempt, key, verdict, cache=False)
-                    else:
-                        lookups.append((ji, item, key))
-            queued: list[tuple[int, JudgeItem, str]] = []
+                else:
+                    lookups.extend((ji, a, item, key) for (a, item), key in zip(mine, keys))
+            queued: dict[str, list[tuple[int, JudgeItem, str]]] = {}
             if lookups:
-                found = self.store.get_verdicts(k for _, _, k in lookups)
-                for ji, item, key in lookups:
-                    v = found.get(key)
+                cached_verdicts = self.store.get_verdicts(k for _, _, _, k in lookups)
+                for ji, attempt, item, key in lookups:
+                    v = cached_verdicts.get(key)
                     if v is not None and v.judge == judges[ji].spec:
                         record_verdict(attempt, key, v, cache=False)
                     else:
-                        queued.append((ji, item, key))
-            if not queued:
-                finish_attempt(attempt.id)
-                return
-            pending_judging[attempt.id] = len(queued)
-            for ji, item, key in queued:
-                await judge_queues[ji].put((attempt, item, key))
+                        queued.setdefault(attempt.id, []).append((ji, item, key))
+            for attempt, _ in pairs:
+                waiting = queued.get(attempt.id)
+                if not waiting:
+                    finish_attempt(attempt.id)
+                    continue
+                pending_judging[attempt.id] = len(waiting)
+                for ji, item, key in waiting:
+                    await judge_queues[ji].put((attempt, item, key))
 
         async def judge_worker(ji: int) -> None:
             judge = judges[ji]
@@ -430,20 +466,35 @@ class Runner:
                 post_queue.put_nowait((attempt, key, completion))
 
         async def post_worker() -> None:
-            while True:
-                entry = await post_queue.get()
-                if entry is None:
-                    return
-                attempt, key, completion = entry
-                completions[attempt.id] = completion
-                self._tokens += completion.usage.prompt_tokens + completion.usage.completion_tokens
-                if completion.error is not None:
-                    self.store.set_attempt_error(run_id, attempt.id, completion)
-                else:
-                    self.store.put_completion(key, target.spec, completion)
-                    if attempt.id in errored_before:
-                        self.store.set_attempt_error(run_id, attempt.id, None)
-                await submit_for_judging(attempt, completion)
+            """Stores and judges completions, taking every one that is waiting at once."""
+            done = False
+            while not done:
+                first = await post_queue.get()
+                if first is not None and post_queue.qsize() < POST_BATCH:
+                    # Let a batch gather: the judges score many texts at once far more cheaply
+                    # than one at a time, and the requests go on meanwhile.
+                    await asyncio.sleep(POST_WAIT_S)
+                entries = [first]
+                while not post_queue.empty():
+                    entries.append(post_queue.get_nowait())
+                pairs: list[tuple[Attempt, Completion]] = []
+                for entry in entries:
+                    if entry is None:
+                        done = True
+                        continue
+                    attempt, key, completion = entry
+                    completions[attempt.id] = completion
+                    usage = completion.usage
+                    self._tokens += usage.prompt_tokens + usage.completion_tokens
+                    if completion.error is not None:
+                        self.store.set_attempt_error(run_id, attempt.id, completion)
+                    else:
+                        self.store.put_completion(key, target.spec, completion)
+                        if attempt.id in errored_before:
+                            self.store.set_attempt_error(run_id, attempt.id, None)
+                    pairs.append((attempt, completion))
+                if pairs:
+                    await submit_for_judging(pairs)
 
         judge_tasks = [
             asyncio.create_task(judge_worker(ji))
@@ -452,10 +503,12 @@ class Runner:
             for _ in range(spec.judge_concurrency)
         ]
         try:
-            for attempt, key in zip(attempts, keys):
-                if key in cached:
-                    completions[attempt.id] = cached[key]
-                    await submit_for_judging(attempt, cached[key])
+            found = [(a, cached[k]) for a, k in zip(attempts, keys) if k in cached]
+            for start in range(0, len(found), CACHED_BATCH):
+                chunk = found[start : start + CACHED_BATCH]
+                for attempt, completion in chunk:
+                    completions[attempt.id] = completion
+                await submit_for_judging(chunk)
             post_task = asyncio.create_task(post_worker())
             n_workers = min(spec.max_concurrency, max(1, len(todo)))
             for _ in range(n_workers):

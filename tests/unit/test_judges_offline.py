@@ -31,6 +31,7 @@ from thinksafe.judges.offline import (
     FeatureConfig,
     OfflineJudge,
     featurize,
+    featurize_batch,
     load_model,
     shipped_paths,
     token_hashes,
@@ -315,6 +316,62 @@ def test_features_are_deterministic_and_in_range() -> None:
     assert "refuse_words" in names and "comply_words" not in names
     trace = featurize(HARMFUL, STEPS, "reasoning", "comply", config)
     assert {"comply_words", "trace_words"} <= {name for name, _, _ in trace.spans}
+
+
+def _mixed_rows(seed: int, n: int) -> list[tuple[str, str, Channel, Expected]]:
+    """Rows of every shape: empty, one token, long (windows), non-ASCII, both channels."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = "abcdefghij klmnop,.;!?'\"\n\t-*0123456789\u2019\u00e9\u4e2d\U0001f600"
+    rows: list[tuple[str, str, Channel, Expected]] = []
+    for i in range(n):
+        size = rng.choice([0, 1, 2, 5, 40, 300, 9_000])
+        text = "".join(rng.choice(alphabet) for _ in range(size))
+        if i % 3 == 0:
+            text = "I can't help with that. " + text
+        if i % 5 == 0:
+            text = STEPS + text
+        prompt = "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 3, 60])))
+        channel: Channel = "answer" if i % 2 else "reasoning"
+        expected: Expected = "refuse" if i % 4 < 2 else "comply"
+        rows.append((prompt, text, channel, expected))
+    return rows
+
+
+def test_batched_features_are_each_rows_own() -> None:
+    config = FeatureConfig(bits=14, opening_tokens=6)
+    rows = _mixed_rows(1, 60)
+    batch = featurize_batch(rows, config)
+    assert len(batch) == len(rows)
+    for i, row in enumerate(rows):
+        alone = featurize(*row, config)
+        together = batch.row(i)
+        assert np.array_equal(alone.indices, together.indices)
+        assert np.array_equal(alone.values, together.values)
+        assert alone.spans == together.spans
+    assert len(featurize_batch([], config)) == 0
+
+
+def test_a_block_weighed_zero_is_left_out() -> None:
+    config = FeatureConfig(bits=12, blocks={"opening": 1.0, "signals": 0.0, "refuse_words": 2.0})
+    f = featurize(HARMFUL, STEPS, "answer", "refuse", config)
+    assert [name for name, _, _ in f.spans] == ["opening", "refuse_words"]
+    assert f.indices.size == f.spans[-1][2]
+
+
+def test_scores_and_verdicts_do_not_depend_on_the_batch() -> None:
+    judge = OfflineJudge()
+    rows = _mixed_rows(2, 40)
+    batched = judge.model.score_batch(rows)
+    for row, scores in zip(rows, batched):
+        alone = judge.model.score(*row)
+        assert alone.p_unsafe == scores.p_unsafe
+        assert alone.refusal == scores.refusal
+        assert alone.contributions == scores.contributions
+    items = [make_item(text, channel, expected, prompt) for prompt, text, channel, expected in rows]
+    assert judge.judge_batch(items) == [judge.judge_sync(item) for item in items]
+    assert judge.judge_batch([]) == []
 
 
 # ---------------------------------------------------------------------------------------------

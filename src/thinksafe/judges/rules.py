@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -489,6 +490,10 @@ class RulesJudge:
 
     async def judge(self, item: JudgeItem) -> Verdict:
         return self.judge_sync(item)
+
+    def judge_batch(self, items: Sequence[JudgeItem]) -> list[Verdict]:
+        """The verdicts of several items (the engine hands in-line judges whole batches)."""
+        return [self.judge_sync(item) for item in items]
 
     def judge_sync(self, item: JudgeItem) -> Verdict:
         """The verdict, computed synchronously (the judge never waits on anything)."""
