@@ -72,7 +72,7 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     import thinksafe.targets.openai  # noqa: F401
     from thinksafe.config import ConnectionConfig
     from thinksafe.engine import RunSpec
-    from thinksafe.evaluate import run_spec
+    from thinksafe.evaluate import resolve_workers, run_spec
     from thinksafe.store.sqlite import Store
 
     spec = RunSpec(
@@ -86,7 +86,11 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     with Store(store) as db:
         result, _summary = run_spec(spec, db)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    # Request worker processes (thinksafe.workers) have exited by now: their CPU counts too.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += children.ru_utime + children.ru_stime
     return {
+        "workers": resolve_workers(spec),
         "prompts": len(result.results),
         "errors": result.errors,
         "model_calls": result.model_calls,
@@ -188,6 +192,7 @@ def main() -> None:
                         "thinksafe_cpu_ms_per_prompt": 1000 * ts["cpu_s"] / ts["prompts"],
                         "thinksafe_errors": ts["errors"],
                         "judge": ts["judge"],
+                        "workers": ts["workers"],
                     }
                     row["ratio"] = row["thinksafe_pps"] / row["bare_pps"]
                     rows.append(row)
@@ -211,14 +216,15 @@ def main() -> None:
     print(f"\nthinksafe throughput, N = {a.n} prompts, {os.cpu_count()} CPU cores\n")
     print(
         "| server latency | concurrency | bare aiohttp (prompts/s) | thinksafe (prompts/s) |"
-        " thinksafe / bare | thinksafe CPU per prompt | errors |"
+        " thinksafe / bare | thinksafe CPU per prompt | request processes | errors |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['latency_ms']} ms | {r['concurrency']} | {r['bare_pps']:.0f} |"
             f" {r['thinksafe_pps']:.0f} | {r['ratio']:.1%} |"
-            f" {r['thinksafe_cpu_ms_per_prompt']:.2f} ms | {r['thinksafe_errors']} |"
+            f" {r['thinksafe_cpu_ms_per_prompt']:.2f} ms | {r['workers']} |"
+            f" {r['thinksafe_errors']} |"
         )
     if memory is not None:
         print(

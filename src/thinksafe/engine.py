@@ -11,6 +11,7 @@ that was killed picks up where it stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from thinksafe.records import (
 from thinksafe.retry import RetryPolicy, call_with_retries
 from thinksafe.store.sqlite import Store
 from thinksafe.suites.selection import select
+from thinksafe.workers import WorkerPool
 
 DEFAULT_JUDGES: tuple[str, ...] = ("offline", "rules")
 JUDGE_ERROR_PREFIX = "judge call failed: "
@@ -85,6 +87,8 @@ class RunSpec:
     judge_concurrency: int = 16
     max_error_rate: float | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Processes that send the requests (thinksafe.workers): 0 chooses, 1 is this process.
+    workers: int = 0
 
 
 class Progress(Protocol):
@@ -184,11 +188,15 @@ class Runner:
         *,
         progress: Progress | None = None,
         target_factory: Callable[[str, ConnectionConfig], Target] | None = None,
+        pool: WorkerPool | None = None,
+        target: Target | None = None,
     ) -> None:
         self.spec = spec
         self.store = store
         self.progress = progress or NullProgress()
         self._make_target = target_factory or build_target
+        self.pool = pool
+        self._target = target
         self._done = 0
         self._errors = 0
         self._tokens = 0
@@ -270,7 +278,7 @@ class Runner:
         samples = self.load_samples()
         by_id = {s.id: s for s in samples}
         attempts = self.make_attempts(samples)
-        target = self._make_target(self.spec.model, self.spec.connection)
+        target = self._target or self._make_target(self.spec.model, self.spec.connection)
         judge_specs = self.spec.judges or (default_judge(),)
         context = JudgeContext(
             connection=self.spec.judge_connection,
@@ -310,8 +318,11 @@ class Runner:
         )
         cached = self.store.get_completions(keys)
         todo = [(a, k) for a, k in zip(attempts, keys) if k not in cached]
+        pool = self.pool
         if todo:
             await target.check()
+            if pool is not None:
+                await pool.start()
 
         completions: dict[str, Completion] = {}
         verdicts: dict[str, dict[tuple[str, Channel], Verdict]] = {}
@@ -435,6 +446,10 @@ class Runner:
         max_errors = int(spec.max_error_rate * total) if spec.max_error_rate is not None else None
 
         async def generate(attempt: Attempt) -> Completion:
+            if pool is not None:
+                sent = await pool.generate(attempt.messages)
+                if sent is not None:
+                    return sent
             started = time.perf_counter()
             try:
                 return await call_with_retries(
@@ -447,6 +462,7 @@ class Runner:
         # post-processing task, so a worker sends its next request at once and that work
         # overlaps the requests in flight.
         post_queue: asyncio.Queue[tuple[Attempt, str, Completion] | None] = asyncio.Queue()
+        generation_done = asyncio.Event()
 
         async def gen_worker() -> None:
             while self._abort is None:
@@ -470,10 +486,15 @@ class Runner:
             done = False
             while not done:
                 first = await post_queue.get()
-                if first is not None and post_queue.qsize() < POST_BATCH:
+                if (
+                    first is not None
+                    and post_queue.qsize() < POST_BATCH
+                    and not generation_done.is_set()
+                ):
                     # Let a batch gather: the judges score many texts at once far more cheaply
                     # than one at a time, and the requests go on meanwhile.
-                    await asyncio.sleep(POST_WAIT_S)
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(generation_done.wait(), POST_WAIT_S)
                 entries = [first]
                 while not post_queue.empty():
                     entries.append(post_queue.get_nowait())
@@ -514,6 +535,7 @@ class Runner:
             for _ in range(n_workers):
                 gen_queue.put_nowait(None)
             await asyncio.gather(*(gen_worker() for _ in range(n_workers)))
+            generation_done.set()
             post_queue.put_nowait(None)
             await post_task
             for ji, queue in enumerate(judge_queues):
@@ -524,6 +546,8 @@ class Runner:
         finally:
             for task in judge_tasks:
                 task.cancel()
+            if pool is not None:
+                await pool.aclose()
             self.store.flush()
             self.progress.stop()
 

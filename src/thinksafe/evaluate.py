@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from thinksafe import aio
+from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig
 from thinksafe.engine import Progress, Runner, RunResult, RunSpec
+from thinksafe.errors import ConfigError
 from thinksafe.metrics.agreement import corrected_rate
 from thinksafe.metrics.summary import build_summary
 from thinksafe.protocols import Target
 from thinksafe.records import content_hash
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
+from thinksafe.workers import WORKER_PROVIDERS, WorkerPool, auto_workers, can_fork
 
 
 def summarise(result: RunResult, store: Store) -> dict[str, Any]:
@@ -75,10 +78,55 @@ def run_spec(
     *,
     target_factory: Callable[[str, ConnectionConfig], Target] | None = None,
 ) -> tuple[RunResult, dict[str, Any]]:
-    """Run (or resume) a spec against an open store; returns the result and its summary."""
-    runner = Runner(spec, store, progress=progress, target_factory=target_factory)
-    result = aio.run(runner.run())
+    """Run (or resume) a spec against an open store; returns the result and its summary.
+
+    With more than one worker (``spec.workers``; see :mod:`thinksafe.workers`) the request
+    processes are forked here, before the event loop starts."""
+    n_workers = resolve_workers(spec, target_factory)
+    pool = None
+    target = None
+    if n_workers > 1:
+        target = (target_factory or build_target)(spec.model, spec.connection)
+        pool = WorkerPool.fork(
+            n_workers, target=target, generation=spec.generation, retry=spec.retry
+        )
+    try:
+        runner = Runner(
+            spec,
+            store,
+            progress=progress,
+            target_factory=target_factory,
+            pool=pool,
+            target=target,
+        )
+        result = aio.run(runner.run())
+    finally:
+        if pool is not None:
+            pool.close()
     return result, summarise(result, store)
+
+
+def resolve_workers(
+    spec: RunSpec, target_factory: Callable[[str, ConnectionConfig], Target] | None = None
+) -> int:
+    """How many request processes a run uses (1: the engine's own)."""
+    provider = spec.model.split("/", 1)[0]
+    if spec.workers == 0:
+        return 1 if target_factory is not None else auto_workers(provider, spec.max_concurrency)
+    if spec.workers < 0:
+        raise ConfigError(f"--workers must be 0 (choose) or more, got {spec.workers}")
+    if spec.workers > 1:
+        if not can_fork():
+            raise ConfigError(
+                "--workers above 1 needs Linux and a process with no other threads running;"
+                " pass --workers 1"
+            )
+        if provider not in WORKER_PROVIDERS:
+            raise ConfigError(
+                f"--workers above 1 works with {', '.join(sorted(WORKER_PROVIDERS))} targets,"
+                f" not {provider}/; pass --workers 1"
+            )
+    return min(spec.workers, max(1, spec.max_concurrency))
 
 
 def evaluate(

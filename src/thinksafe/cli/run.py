@@ -151,6 +151,13 @@ def run(
         int | None, typer.Option(help="Concurrent requests to the target (16).")
     ] = None,
     judge_concurrency: JudgeConcurrencyOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes that send the requests (Linux; openai/ and ollama/ targets):"
+            " 0 chooses (2 from --max-concurrency 128 up), 1 sends from this process."
+        ),
+    ] = None,
     system_prompt: Annotated[
         str | None,
         typer.Option(help="System prompt: a preset (safety, none) or the text itself."),
@@ -301,6 +308,7 @@ def run(
         name=r.get("name", name),
         max_concurrency=concurrency,
         judge_concurrency=judge_conc,
+        workers=r.get("workers", workers, 0, int),
         max_error_rate=max_error,
         retry=RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int)),
     )

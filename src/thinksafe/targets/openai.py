@@ -202,10 +202,25 @@ class OpenAITarget:
     def __repr__(self) -> str:
         return f"OpenAITarget({self.spec!r}, base_url={self.base_url!r})"
 
+    def prepare(self) -> None:
+        """Build the SDK client now (imports, TLS context) without an event loop. The first
+        event loop that uses it keeps it; a target prepared before a fork hands a ready
+        client to each worker process."""
+        if self._client is None:
+            self._client = self._new_client()
+            self._loop = None
+
     def _get_client(self) -> AsyncOpenAI:
         loop = asyncio.get_running_loop()
+        if self._client is not None and self._loop is None:
+            self._loop = loop
         if self._client is not None and self._loop is loop:
             return self._client
+        self._client = self._new_client()
+        self._loop = loop
+        return self._client
+
+    def _new_client(self) -> AsyncOpenAI:
         try:
             import openai
         except ImportError as exc:  # pragma: no cover - a core dependency
@@ -217,15 +232,13 @@ class OpenAITarget:
             raise MissingExtraError(
                 "the aiohttp transport for the openai SDK is missing: pip install 'openai[aiohttp]'"
             ) from exc
-        self._client = openai.AsyncOpenAI(
+        return openai.AsyncOpenAI(
             api_key=self.__key,
             base_url=self.base_url,
             max_retries=0,
             timeout=timeout,
             http_client=http_client,
         )
-        self._loop = loop
-        return self._client
 
     def _body(self, messages: Messages, config: GenerationConfig) -> dict[str, Any]:
         sent = [{"role": m.role, "content": m.content} for m in messages]
