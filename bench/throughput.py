@@ -6,10 +6,13 @@ For each server latency (0 ms, 500 ms) and concurrency (64, 256), it runs N prom
   summary included, in a fresh process;
 - a bare aiohttp client: the same requests with the same concurrency, reading the JSON replies,
   and nothing else;
+- the openai SDK alone, called as thinksafe's openai/ target calls it, in one process: what the
+  SDK itself allows before thinksafe does anything;
 
-and prints prompts per second, thinksafe's CPU time per prompt and its share of the bare client's
-throughput. It also measures the peak memory of a 10,000-attempt run. The server runs in its own
-process (tests/fakeserver.py). Results go to stdout as a Markdown table (and --json PATH).
+and prints prompts per second, thinksafe's CPU time per prompt (its request worker processes
+included) and its share of the bare client's throughput. It also measures the peak memory of
+a 10,000-attempt run. The server runs in its own process (tests/fakeserver.py). Results go to
+stdout as a Markdown table (and --json PATH).
 
     python bench/throughput.py                 # the full set (a few minutes)
     python bench/throughput.py --n 500 --quick # a smoke run
@@ -101,6 +104,51 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     }
 
 
+def child_sdk(url: str, suite: str, concurrency: int) -> dict[str, Any]:
+    """The openai SDK alone, as thinksafe's openai/ target calls it (AsyncOpenAI on its aiohttp
+    transport, raw JSON replies), in one process: the same requests and nothing else."""
+    import openai
+    import uvloop
+
+    bodies = []
+    with open(suite, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            bodies.append(
+                {"model": "bench-model", "messages": [{"role": "user", "content": row["prompt"]}]}
+            )
+
+    async def main() -> int:
+        client = openai.AsyncOpenAI(
+            api_key="not-needed",
+            base_url=url,
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(),
+        )
+        queue = list(reversed(bodies))
+        ok = 0
+
+        async def worker() -> None:
+            nonlocal ok
+            while queue:
+                body = queue.pop()
+                raw = await client.post("/chat/completions", cast_to=bytes, body=body)
+                if json.loads(raw)["choices"][0]["message"]["content"] is not None:
+                    ok += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await client.close()
+        return ok
+
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    ok = uvloop.run(main())
+    return {
+        "prompts": ok,
+        "wall_s": time.perf_counter() - wall0,
+        "cpu_s": time.process_time() - cpu0,
+    }
+
+
 def child_bare(url: str, suite: str, concurrency: int) -> dict[str, Any]:
     import aiohttp
 
@@ -164,7 +212,10 @@ def main() -> None:
 
     if a.child:
         kind, *rest = a.child
-        if kind == "thinksafe":
+        if kind == "sdk":
+            url, suite, conc = rest
+            print(json.dumps(child_sdk(url, suite, int(conc))))
+        elif kind == "thinksafe":
             url, suite, store, conc = rest
             print(json.dumps(child_thinksafe(url, suite, store, int(conc))))
         else:
@@ -181,6 +232,7 @@ def main() -> None:
             try:
                 for conc in (int(x) for x in a.concurrency.split(",")):
                     bare = run_child(["--child", "bare", url, str(suite), str(conc)])
+                    sdk = run_child(["--child", "sdk", url, str(suite), str(conc)])
                     store = Path(tmp) / f"s-{latency}-{conc}.db"
                     ts = run_child(["--child", "thinksafe", url, str(suite), str(store), str(conc)])
                     row = {
@@ -188,6 +240,7 @@ def main() -> None:
                         "concurrency": conc,
                         "n": a.n,
                         "bare_pps": bare["prompts"] / bare["wall_s"],
+                        "sdk_pps": sdk["prompts"] / sdk["wall_s"],
                         "thinksafe_pps": ts["prompts"] / ts["wall_s"],
                         "thinksafe_cpu_ms_per_prompt": 1000 * ts["cpu_s"] / ts["prompts"],
                         "thinksafe_errors": ts["errors"],
@@ -215,13 +268,15 @@ def main() -> None:
 
     print(f"\nthinksafe throughput, N = {a.n} prompts, {os.cpu_count()} CPU cores\n")
     print(
-        "| server latency | concurrency | bare aiohttp (prompts/s) | thinksafe (prompts/s) |"
-        " thinksafe / bare | thinksafe CPU per prompt | request processes | errors |"
+        "| server latency | concurrency | bare aiohttp (prompts/s) | openai SDK alone (prompts/s)"
+        " | thinksafe (prompts/s) | thinksafe / bare | thinksafe CPU per prompt |"
+        " request processes | errors |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['latency_ms']} ms | {r['concurrency']} | {r['bare_pps']:.0f} |"
+            f" {r['sdk_pps']:.0f} ({r['sdk_pps'] / r['bare_pps']:.0%}) |"
             f" {r['thinksafe_pps']:.0f} | {r['ratio']:.1%} |"
             f" {r['thinksafe_cpu_ms_per_prompt']:.2f} ms | {r['workers']} |"
             f" {r['thinksafe_errors']} |"
