@@ -104,19 +104,22 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     }
 
 
+def request_bodies(suite: str) -> list[dict[str, Any]]:
+    """The chat request of each prompt in the suite file, as the bare clients send them."""
+    with open(suite, encoding="utf-8") as fh:
+        return [
+            {"model": "bench-model", "messages": [{"role": "user", "content": row["prompt"]}]}
+            for row in map(json.loads, fh)
+        ]
+
+
 def child_sdk(url: str, suite: str, concurrency: int) -> dict[str, Any]:
     """The openai SDK alone, as thinksafe's openai/ target calls it (AsyncOpenAI on its aiohttp
     transport, raw JSON replies), in one process: the same requests and nothing else."""
     import openai
     import uvloop
 
-    bodies = []
-    with open(suite, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            bodies.append(
-                {"model": "bench-model", "messages": [{"role": "user", "content": row["prompt"]}]}
-            )
+    bodies = request_bodies(suite)
 
     async def main() -> int:
         client = openai.AsyncOpenAI(
@@ -152,13 +155,7 @@ def child_sdk(url: str, suite: str, concurrency: int) -> dict[str, Any]:
 def child_bare(url: str, suite: str, concurrency: int) -> dict[str, Any]:
     import aiohttp
 
-    bodies = []
-    with open(suite, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            bodies.append(
-                {"model": "bench-model", "messages": [{"role": "user", "content": row["prompt"]}]}
-            )
+    bodies = request_bodies(suite)
 
     async def main() -> int:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -40,7 +39,7 @@ from thinksafe.records import (
     content_hash,
     messages_to_list,
 )
-from thinksafe.retry import RetryPolicy, call_with_retries
+from thinksafe.retry import RetryPolicy, call_with_retries, generate_with_retries
 from thinksafe.store.sqlite import Store
 from thinksafe.suites.selection import select
 from thinksafe.workers import WorkerPool
@@ -166,6 +165,23 @@ def judge_items(sample: Sample, attempt: Attempt, completion: Completion) -> lis
             )
         )
     return items
+
+
+def failed_verdict(judge: Judge, item: JudgeItem, exc: ProviderError) -> Verdict:
+    """The verdict of a judge call that failed for good: unscorable, with the reason."""
+    return Verdict(
+        judge=judge.spec,
+        channel=item.channel,
+        label="unscorable",
+        rationale=JUDGE_ERROR_PREFIX + str(exc),
+    )
+
+
+def owned_verdict(judge: Judge, verdict: Verdict) -> Verdict:
+    """``verdict`` under the spec the run knows ``judge`` by."""
+    if verdict.judge == judge.spec:
+        return verdict
+    return Verdict(**{**verdict.to_dict(), "judge": judge.spec})
 
 
 def judge_note(judge: Judge) -> str:
@@ -351,18 +367,8 @@ class Runner:
             try:
                 verdict = await call_with_retries(lambda: judge.judge(item), spec.retry)
             except ProviderError as exc:
-                return (
-                    Verdict(
-                        judge=judge.spec,
-                        channel=item.channel,
-                        label="unscorable",
-                        rationale=JUDGE_ERROR_PREFIX + str(exc),
-                    ),
-                    False,
-                )
-            if verdict.judge != judge.spec:
-                verdict = Verdict(**{**verdict.to_dict(), "judge": judge.spec})
-            return verdict, True
+                return failed_verdict(judge, item, exc), False
+            return owned_verdict(judge, verdict), True
 
         async def judge_inline(judge: Judge, items: list[JudgeItem]) -> list[Verdict]:
             """Verdicts of an in-line judge, for a whole batch at once where it can."""
@@ -372,19 +378,8 @@ class Runner:
             try:
                 found: list[Verdict] = batch(items)
             except ProviderError as exc:
-                found = [
-                    Verdict(
-                        judge=judge.spec,
-                        channel=item.channel,
-                        label="unscorable",
-                        rationale=JUDGE_ERROR_PREFIX + str(exc),
-                    )
-                    for item in items
-                ]
-            return [
-                v if v.judge == judge.spec else Verdict(**{**v.to_dict(), "judge": judge.spec})
-                for v in found
-            ]
+                return [failed_verdict(judge, item, exc) for item in items]
+            return [owned_verdict(judge, v) for v in found]
 
         async def submit_for_judging(pairs: Sequence[tuple[Attempt, Completion]]) -> None:
             """Judge a batch of completions: in-line judges now, all items at once; verdicts of
@@ -450,13 +445,9 @@ class Runner:
                 sent = await pool.generate(attempt.messages)
                 if sent is not None:
                     return sent
-            started = time.perf_counter()
-            try:
-                return await call_with_retries(
-                    lambda: target.generate(attempt.messages, spec.generation), spec.retry
-                )
-            except ProviderError as exc:
-                return Completion(error=str(exc), latency_s=time.perf_counter() - started)
+            return await generate_with_retries(
+                target, attempt.messages, spec.generation, spec.retry
+            )
 
         # Generation workers only generate: storing and judging a completion happens in one
         # post-processing task, so a worker sends its next request at once and that work

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from thinksafe.errors import ProviderError
+from thinksafe.records import Completion, Messages
+
+if TYPE_CHECKING:
+    from thinksafe.config import GenerationConfig
+    from thinksafe.protocols import Target
 
 T = TypeVar("T")
 
@@ -96,3 +102,15 @@ async def call_with_retries(
             if on_retry is not None:
                 on_retry(failures, exc, wait)
             await sleep(wait)
+
+
+async def generate_with_retries(
+    target: Target, messages: Messages, config: GenerationConfig, policy: RetryPolicy
+) -> Completion:
+    """One completion from ``target``, retried by ``policy``; a call that finally fails is an
+    error completion (an outcome of its own), not an exception."""
+    started = time.perf_counter()
+    try:
+        return await call_with_retries(lambda: target.generate(messages, config), policy)
+    except ProviderError as exc:
+        return Completion(error=str(exc), latency_s=time.perf_counter() - started)

@@ -29,13 +29,13 @@ import struct
 import sys
 import threading
 import time
+import traceback
 from typing import Any
 
 from thinksafe.config import GenerationConfig
-from thinksafe.errors import ProviderError
 from thinksafe.protocols import Target
 from thinksafe.records import Completion, Messages, messages_from, messages_to_list
-from thinksafe.retry import RetryPolicy, call_with_retries
+from thinksafe.retry import RetryPolicy, generate_with_retries
 
 __all__ = ["WORKER_PROVIDERS", "WorkerPool", "auto_workers", "can_fork"]
 
@@ -94,6 +94,8 @@ def _child(
         aio.run(_serve(sock, target, generation, retry))
     except BaseException:
         code = 1
+        traceback.print_exc()  # the engine only sees the worker stop; say why here
+        sys.stderr.flush()
     finally:
         os._exit(code)
 
@@ -107,12 +109,9 @@ async def _serve(
     async def one(request_id: int, messages: Messages) -> None:
         started = time.perf_counter()
         try:
-            completion = await call_with_retries(
-                lambda: target.generate(messages, generation), retry
-            )
-        except ProviderError as exc:
-            completion = Completion(error=str(exc), latency_s=time.perf_counter() - started)
-        except Exception as exc:
+            completion = await generate_with_retries(target, messages, generation, retry)
+        except Exception as exc:  # the engine records it as an error outcome; a lost reply
+            # would leave its request waiting for ever
             completion = Completion(
                 error=f"generation failed in a worker process: {type(exc).__name__}: {exc}",
                 latency_s=time.perf_counter() - started,
@@ -156,7 +155,6 @@ class WorkerPool:
     def __init__(self, workers: list[_Worker]) -> None:
         self._workers = workers
         self._next_id = 0
-        self._started = False
 
     @classmethod
     def fork(
@@ -184,10 +182,6 @@ class WorkerPool:
         return cls(workers)
 
     @property
-    def size(self) -> int:
-        return len(self._workers)
-
-    @property
     def alive(self) -> int:
         return sum(1 for w in self._workers if w.alive)
 
@@ -196,7 +190,6 @@ class WorkerPool:
             reader, writer = await asyncio.open_connection(sock=w.sock)
             w.writer = writer
             w.reader_task = asyncio.create_task(self._read(w, reader))
-        self._started = True
 
     async def _read(self, w: _Worker, reader: asyncio.StreamReader) -> None:
         try:
@@ -236,8 +229,7 @@ class WorkerPool:
                     w.writer.close()
         tasks = [w.reader_task for w in self._workers if w.reader_task is not None]
         if tasks:
-            with contextlib.suppress(Exception):
-                await asyncio.wait(tasks, timeout=_EXIT_WAIT_S)
+            await asyncio.wait(tasks, timeout=_EXIT_WAIT_S)
         self.close()
 
     def close(self) -> None:

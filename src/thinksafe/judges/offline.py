@@ -688,7 +688,7 @@ class OfflineJudge:
     def judge_batch(self, items: Sequence[JudgeItem]) -> list[Verdict]:
         """The verdicts of several items, scored together (much cheaper per item than one at a
         time); each verdict is the one the item gets alone."""
-        out: list[Verdict | None] = [None] * len(items)
+        out: dict[int, Verdict] = {}
         plans: list[tuple[int, list[tuple[int, str]], int]] = []
         jobs: list[tuple[str, str, Channel, Expected]] = []
         for k, item in enumerate(items):
@@ -718,7 +718,7 @@ class OfflineJudge:
                 continue
             combined = combine_windows(self._spec, item.channel, results, len(item.text))
             out[k] = replace(combined, probability=max(v.probability or 0.0 for _, _, v in results))
-        return [v for v in out if v is not None]
+        return [out[k] for k in range(len(items))]
 
     def _verdict(self, item: JudgeItem, scores: Scores) -> Verdict:
         expected = item.sample.expected
