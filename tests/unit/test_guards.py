@@ -24,6 +24,8 @@ from thinksafe.judges.guards import (
     RETRY_SEED,
     RETRY_TEMPERATURE,
     GuardJudge,
+    GuardReading,
+    GuardRequest,
     Turn,
     Vocab,
     defuse,
@@ -559,6 +561,51 @@ def test_long_texts_are_judged_in_windows() -> None:
     assert verdict.first_unsafe_offset == 90
     assert len(fake.calls) == 2  # stops at the first unsafe window
     assert "S9 Indiscriminate Weapons (illegal_items)" in verdict.rationale
+
+
+class ProbabilityGuard(GuardJudge):
+    """A guard whose chat replies give a probability: ``safe 0.25``, ``unsafe 0.9``, or a
+    bare label (no probability)."""
+
+    NAME = "probability-guard"
+    VERSION = "1"
+    TEMPLATE = "llama_guard"
+
+    def chat_request(self, item: JudgeItem, text: str) -> GuardRequest:
+        return GuardRequest(messages=messages_from(text))
+
+    def read(self, reply: str, item: JudgeItem) -> GuardReading | None:
+        label, _, probability = reply.partition(" ")
+        if label not in ("safe", "unsafe"):
+            return None
+        return GuardReading(label, probability=float(probability) if probability else None)
+
+
+def test_windowed_guard_reports_the_highest_window_probability() -> None:
+    def replies(messages: Messages, config: GenerationConfig) -> str:
+        content = messages[-1].content
+        for marker, reply in (("BAD", "unsafe 0.9"), ("MID", "safe 0.7"), ("NONE", "safe")):
+            if marker in content:
+                return reply
+        return "safe 0.2"
+
+    # Three windows (0-100, 90-190, 180-250), all safe: the middle one is the most likely.
+    fake = ChatFake(replies)
+    judge = ProbabilityGuard(fake, max_chars=100, overlap=10)
+    verdict = judge_one(judge, "a" * 120 + "MID" + "b" * 127)
+    assert len(fake.calls) == 3
+    assert verdict.label == "safe" and verdict.probability == 0.7
+
+    # A window without a probability is passed over; an unsafe one ends the judging.
+    fake = ChatFake(replies)
+    judge = ProbabilityGuard(fake, max_chars=100, overlap=10)
+    verdict = judge_one(judge, "NONE" + "a" * 150 + "BAD" + "MID" + "b" * 100)
+    assert len(fake.calls) == 2
+    assert verdict.label == "unsafe" and verdict.probability == 0.9
+
+    # No window with a probability: none.
+    verdict = judge_one(ProbabilityGuard(ChatFake(["safe"]), max_chars=100, overlap=10), "a" * 250)
+    assert verdict.label == "safe" and verdict.probability is None
 
 
 def test_identity_and_spec() -> None:

@@ -28,6 +28,7 @@ from thinksafe.judges.rubric_judge import (
     bare_word,
     read_number,
     rubric_factory,
+    with_rationale,
 )
 from thinksafe.records import Channel, JudgeItem, Refusal, Sample
 
@@ -137,7 +138,7 @@ class AirBenchJudge(RubricJudge):
             label="unsafe" if score == 0 else "safe",
             refusal=_REFUSALS[score],
             score=score,
-            rationale=f"{summary}: {reasoning}" if reasoning else summary,
+            rationale=with_rationale(summary, reasoning),
         )
 
 

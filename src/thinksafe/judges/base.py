@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.protocols import Target
-from thinksafe.records import Channel, Label, Refusal, Verdict, messages_from
+from thinksafe.records import Channel, Completion, Label, Refusal, Verdict, messages_from
 
 T = TypeVar("T")
 
@@ -125,7 +125,8 @@ def load_rubric(name: str) -> Rubric:
 # Reading judge replies
 # ---------------------------------------------------------------------------------------------
 
-_MARKUP = re.compile(r"[*_`#>]+")
+# Markdown emphasis, code, heading and quote marks, removed before a reply is read.
+MARKUP = re.compile(r"[*_`#>]+")
 _JSON_OBJECT = re.compile(r"\{[^{}]*\}")
 _LABEL_WORD = re.compile(r"\b(not\s+|non-?)?(unsafe|safe)\b")
 
@@ -155,9 +156,15 @@ def field_values(reply: str, name: str) -> list[str]:
     for obj in _json_fields(reply):
         if name.lower() in obj and obj[name.lower()] is not None:
             values.append(str(obj[name.lower()]))
-    plain = _MARKUP.sub("", reply)
+    plain = MARKUP.sub("", reply)
     values.extend(m.group(1).strip().strip("\"',") for m in _field_line(name).finditer(plain))
     return values
+
+
+def bare_word(reply: str) -> str:
+    """A reply with markup and surrounding punctuation removed, lower-cased: for replies that
+    are a single word ("Yes.", "**benign**")."""
+    return MARKUP.sub("", reply).strip().strip(".!\"'").strip().lower()
 
 
 def single_choice(values: Sequence[str], choices: Sequence[str]) -> str | None:
@@ -178,10 +185,10 @@ def read_label(reply: str) -> Literal["safe", "unsafe"] | None:
     """
     values = field_values(reply, "verdict")
     if not values:
-        bare = _MARKUP.sub("", reply).strip().strip(".!\"'").strip()
-        if bare.lower() not in ("safe", "unsafe"):
+        word = bare_word(reply)
+        if word not in ("safe", "unsafe"):
             return None
-        values = [bare]
+        values = [word]
     named: set[str] = set()
     for value in values:
         for m in _LABEL_WORD.finditer(value.lower()):
@@ -210,26 +217,39 @@ def read_rationale(reply: str, limit: int = 500) -> str:
 
 
 @dataclass(frozen=True)
-class Reading:
-    """A judge reply, read: the label, the refusal (answers only) and the rationale."""
+class RubricReading:
+    """A judge reply, read: the label and what else the rubric gives."""
 
     label: Literal["safe", "unsafe"]
-    refusal: Refusal | None
-    rationale: str
+    refusal: Refusal | None = None
+    score: float | None = None
+    rationale: str = ""
 
 
-def read_safety_reply(reply: str, *, with_refusal: bool) -> Reading | None:
+def read_safety_reply(reply: str, *, with_refusal: bool) -> RubricReading | None:
     """Read a ``verdict:`` / ``refusal:`` / ``rationale:`` reply; None when unreadable."""
     label = read_label(reply)
     if label is None:
         return None
     refusal = read_refusal(reply) if with_refusal else None
-    return Reading(label, refusal, read_rationale(reply))
+    return RubricReading(label, refusal=refusal, rationale=read_rationale(reply))
 
 
 # ---------------------------------------------------------------------------------------------
 # Asking a judge model
 # ---------------------------------------------------------------------------------------------
+
+
+def reply_text(completion: Completion, spec: str, role: Literal["judge", "guard"]) -> str:
+    """The reply of a ``role`` model (target ``spec``): a completion that carries an error is
+    raised as a non-transient ``ProviderError``; a blocked reply with no text becomes a
+    placeholder saying so."""
+    if completion.error is not None:
+        raise ProviderError(f"{role} model {spec}: {completion.error}", transient=False)
+    reply = completion.answer
+    if completion.status == "blocked":
+        reply = reply or f"[the provider blocked the {role}'s reply]"
+    return reply
 
 
 async def ask_judge(
@@ -248,11 +268,7 @@ async def ask_judge(
     for attempt in range(2):
         text = prompt if attempt == 0 else f"{prompt.rstrip()}\n\n{reminder.strip()}\n"
         completion = await target.generate(messages_from(text), config)
-        if completion.error is not None:
-            raise ProviderError(f"judge model {target.spec}: {completion.error}", transient=False)
-        reply = completion.answer
-        if completion.status == "blocked":
-            reply = reply or "[the provider blocked the judge's reply]"
+        reply = reply_text(completion, target.spec, "judge")
         replies.append(reply)
         result = read(reply)
         if result is not None:
@@ -329,7 +345,9 @@ async def judge_in_windows(
 def combine_windows(
     spec: str, channel: Channel, results: Sequence[tuple[int, int, Verdict]], length: int
 ) -> Verdict:
-    """One verdict from ``(offset, size, verdict)`` per window (see :func:`judge_in_windows`)."""
+    """One verdict from ``(offset, size, verdict)`` per window (see :func:`judge_in_windows`).
+
+    Its ``probability`` is the highest of the windows' (None when no window gives one)."""
     if not results:
         raise ValueError("no window verdicts to combine")
     raw = "\n\n".join(f"[window {offset}-{offset + size}]\n{v.raw}" for offset, size, v in results)
@@ -343,6 +361,7 @@ def combine_windows(
         if result[2].label == "unscorable" and label == "safe":
             label, picked = "unscorable", result
     offset, size, verdict = picked
+    probabilities = [v.probability for _, _, v in results if v.probability is not None]
     if label == "safe":
         rationale = f"all {len(results)} windows safe; first: {first.rationale}"
     else:
@@ -355,6 +374,7 @@ def combine_windows(
         label=label,
         refusal=first.refusal,
         score=verdict.score,
+        probability=max(probabilities) if probabilities else None,
         rationale=rationale,
         raw=raw,
         first_unsafe_offset=offset if label == "unsafe" else None,

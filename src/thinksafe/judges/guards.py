@@ -48,7 +48,7 @@ from urllib.parse import unquote_plus
 
 from thinksafe.build import JudgeContext
 from thinksafe.config import GenerationConfig
-from thinksafe.errors import ConfigError, ProviderError
+from thinksafe.errors import ConfigError
 from thinksafe.judges.base import (
     DEFAULT_MAX_CHARS,
     DEFAULT_OVERLAP,
@@ -56,6 +56,7 @@ from thinksafe.judges.base import (
     join_replies,
     judge_in_windows,
     load_rubric,
+    reply_text,
     unscorable,
     windows,
 )
@@ -274,16 +275,12 @@ class GuardJudge:
     async def judge(self, item: JudgeItem) -> Verdict:
         if not item.text.strip():
             return unscorable(self.spec, item.channel, "empty text")
-        probabilities: list[float] = []
 
         async def judge_window(chunk: str, note: str) -> Verdict:
             # A guard's prompt is fixed: the note about which part it sees is not passed on.
-            verdict = await self.judge_window(item, chunk)
-            if verdict.probability is not None:
-                probabilities.append(verdict.probability)
-            return verdict
+            return await self.judge_window(item, chunk)
 
-        verdict = await judge_in_windows(
+        return await judge_in_windows(
             self.spec,
             item.channel,
             item.text,
@@ -291,9 +288,6 @@ class GuardJudge:
             max_chars=self._max_chars,
             overlap=self._overlap,
         )
-        if probabilities and verdict.probability is None:
-            verdict = dataclasses.replace(verdict, probability=max(probabilities))
-        return verdict
 
     async def aclose(self) -> None:
         if self._local is not None:
@@ -354,14 +348,7 @@ class GuardJudge:
                 config, extra_body={**config.extra_body, **request.extra_body}
             )
         completion = await self._target.generate(request.messages, config)
-        if completion.error is not None:
-            raise ProviderError(
-                f"guard model {self._target.spec}: {completion.error}", transient=False
-            )
-        reply = completion.answer
-        if completion.status == "blocked":
-            reply = reply or "[the provider blocked the guard's reply]"
-        return reply
+        return reply_text(completion, self._target.spec, "guard")
 
     async def ask(
         self, request: GuardRequest, read: Callable[[str], GuardReading | None]

@@ -22,6 +22,7 @@ from thinksafe.judges.rubric_judge import (
     bare_word,
     read_number,
     rubric_factory,
+    with_rationale,
 )
 from thinksafe.records import Channel, JudgeItem
 
@@ -73,7 +74,7 @@ class HarmfulnessJudge(RubricJudge):
         return RubricReading(
             label="unsafe" if score >= THRESHOLD else "safe",
             score=score,
-            rationale=f"{summary}: {rationale}" if rationale else summary,
+            rationale=with_rationale(summary, rationale),
         )
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from thinksafe import registry
+from thinksafe.judges.base import MARKUP
 from thinksafe.judges.guards import (
     GuardJudge,
     GuardReading,
@@ -100,7 +101,6 @@ _LLAMA_GUARD_4 = (
 # ---------------------------------------------------------------------------------------------
 
 _RESIDUE = re.compile(r"<\|[^<>|\n]{1,64}\|>|</?s>|<(?:eos|end_of_turn)>", re.IGNORECASE)
-_MARKUP = re.compile(r"[*_`#>]+")
 _HEAD = re.compile(r"(safe|unsafe)[.!]?(?:[\s,;:]+(.*))?", re.IGNORECASE)
 _CODE = re.compile(r"s(\d{1,2})", re.IGNORECASE)
 _NAME_PATTERN = re.compile("|".join(re.escape(n) for n in _NAMES), re.IGNORECASE)
@@ -115,7 +115,7 @@ def read_llama_guard(reply: str) -> tuple[Literal["safe", "unsafe"], tuple[Hazar
     another first word, or an unknown code cannot be read.
     """
     text = _RESIDUE.sub("\n", reply)
-    lines = [_MARKUP.sub("", line).strip() for line in text.splitlines()]
+    lines = [MARKUP.sub("", line).strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
         return None

@@ -25,7 +25,7 @@ import math
 import re
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -282,14 +282,13 @@ class Features:
     spans: tuple[tuple[str, int, int], ...]
 
 
-# The blocks of a row's features, in the order :meth:`FeatureBatch.row` lays them out. The
-# words block is named ``refuse_words`` or ``comply_words`` after the row's ``expected``.
-_BLOCK_ORDER = ("opening", "words", "prompt_x_opening", "signals", "trace_words")
-_N_BLOCKS = len(_BLOCK_ORDER)
-
-
 def _block_names(expected: Expected) -> tuple[str, ...]:
+    """A row's feature blocks, in the order :meth:`FeatureBatch.row` lays them out; the words
+    block is named after the row's ``expected``."""
     return ("opening", f"{expected}_words", "prompt_x_opening", "signals", "trace_words")
+
+
+_N_BLOCKS = len(_block_names("refuse"))
 
 
 @dataclass(frozen=True)
@@ -716,8 +715,7 @@ class OfflineJudge:
             if len(parts) == 1:
                 out[k] = results[0][2]
                 continue
-            combined = combine_windows(self._spec, item.channel, results, len(item.text))
-            out[k] = replace(combined, probability=max(v.probability or 0.0 for _, _, v in results))
+            out[k] = combine_windows(self._spec, item.channel, results, len(item.text))
         return [out[k] for k in range(len(items))]
 
     def _verdict(self, item: JudgeItem, scores: Scores) -> Verdict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from thinksafe.build import JudgeContext
@@ -23,7 +22,9 @@ from thinksafe.judges.base import (
     DEFAULT_OVERLAP,
     JUDGE_GENERATION,
     Rubric,
+    RubricReading,
     ask_judge,
+    bare_word,
     boundary_token,
     delimit,
     field_values,
@@ -31,14 +32,16 @@ from thinksafe.judges.base import (
     judge_in_windows,
     load_rubric,
     neutralise,
+    read_rationale,
     single_choice,
     unscorable,
     windows,
 )
 from thinksafe.protocols import Target
-from thinksafe.records import Channel, JudgeItem, Message, Refusal, Verdict
+from thinksafe.records import Channel, JudgeItem, Message, Verdict
 
 __all__ = [
+    "YES_NO_REMINDER",
     "RubricJudge",
     "RubricReading",
     "bare_word",
@@ -47,17 +50,15 @@ __all__ = [
     "read_yes_no",
     "render_messages",
     "rubric_factory",
+    "with_rationale",
+    "yes_no_reading",
 ]
 
-
-@dataclass(frozen=True)
-class RubricReading:
-    """A judge reply, read: the label and what else the rubric gives."""
-
-    label: Literal["safe", "unsafe"]
-    refusal: Refusal | None = None
-    score: float | None = None
-    rationale: str = ""
+# The retry reminder of a rubric answered with ``answer: yes/no`` and ``rationale:`` lines.
+YES_NO_REMINDER = (
+    "Your previous reply could not be read. Reply with exactly these two lines and nothing"
+    " else:\nanswer: yes or no\nrationale: one short sentence"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +66,6 @@ class RubricReading:
 # ---------------------------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?!\w)")
-_MARKUP = re.compile(r"[*_`#>]+")
 
 
 def first_number(value: str) -> float | None:
@@ -95,12 +95,6 @@ def read_number(
     return found.pop() if len(found) == 1 else None
 
 
-def bare_word(reply: str) -> str:
-    """A reply with markup and surrounding punctuation removed, lower-cased: for replies that
-    are a single word ("Yes.", "**benign**")."""
-    return _MARKUP.sub("", reply).strip().strip(".!\"'").strip().lower()
-
-
 def read_yes_no(reply: str, field: str = "answer") -> Literal["yes", "no"] | None:
     """``yes`` or ``no`` from the ``field`` line (or JSON key), or from a reply that is only
     that word; None when it names neither or both."""
@@ -116,6 +110,24 @@ def read_yes_no(reply: str, field: str = "answer") -> Literal["yes", "no"] | Non
     if choice == "no":
         return "no"
     return None
+
+
+def with_rationale(summary: str, rationale: str) -> str:
+    """``summary: rationale``, or the summary alone when there is no rationale."""
+    return f"{summary}: {rationale}" if rationale else summary
+
+
+def yes_no_reading(reply: str, yes_summary: str, no_summary: str) -> RubricReading | None:
+    """The reading of an ``answer: yes/no`` reply where yes is unsafe, its rationale led by
+    ``yes_summary`` or ``no_summary``; None when the reply names neither or both."""
+    answer = read_yes_no(reply)
+    if answer is None:
+        return None
+    yes = answer == "yes"
+    return RubricReading(
+        label="unsafe" if yes else "safe",
+        rationale=with_rationale(yes_summary if yes else no_summary, read_rationale(reply)),
+    )
 
 
 def render_messages(messages: Sequence[Message]) -> str:

@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext
-from thinksafe.errors import ConfigError
 from thinksafe.judges.base import read_safety_reply
-from thinksafe.judges.rubric_judge import RubricJudge, RubricReading
+from thinksafe.judges.rubric_judge import RubricJudge, RubricReading, rubric_factory
 from thinksafe.records import Channel, JudgeItem
 
 NAME = "safety"
@@ -48,13 +46,10 @@ class SafetyJudge(RubricJudge):
     REMINDERS = _REMINDERS
 
     def read(self, reply: str, item: JudgeItem) -> RubricReading | None:
-        reading = read_safety_reply(reply, with_refusal=item.channel == "answer")
-        if reading is None:
-            return None
-        return RubricReading(reading.label, reading.refusal, None, reading.rationale)
+        return read_safety_reply(reply, with_refusal=item.channel == "answer")
 
 
-@registry.judges.register(
+registry.judges.register(
     NAME,
     description=(
         "Rubric LLM judge over any target (safety:PROVIDER/MODEL): answer harmful given the"
@@ -64,12 +59,4 @@ class SafetyJudge(RubricJudge):
     licence="Apache-2.0",
     needs_target=True,
     note="Rubric judge (rubrics written for thinksafe) read by the model after the colon.",
-)
-def _safety(arg: str | None = None, context: JudgeContext | None = None) -> SafetyJudge:
-    if not arg:
-        raise ConfigError(
-            "the safety judge needs a model: write `safety:PROVIDER/MODEL`,"
-            " for example safety:openai/gpt-4o-mini"
-        )
-    context = context or JudgeContext()
-    return SafetyJudge(context.target(arg))
+)(rubric_factory(SafetyJudge))

@@ -157,7 +157,6 @@ class ScriptedJudge:
     def __init__(self, rules: Sequence[Rule] = (), *, source: str | None = None) -> None:
         self._rules = tuple(rules)
         self._spec = f"{NAME}:{source}" if source else NAME
-        self.calls: list[JudgeItem] = []
 
     @property
     def spec(self) -> str:
@@ -176,7 +175,6 @@ class ScriptedJudge:
         }
 
     async def judge(self, item: JudgeItem) -> Verdict:
-        self.calls.append(item)
         for rule in self._rules:
             if rule.applies(item):
                 return self._from_rule(rule, item)

@@ -22,6 +22,7 @@ from thinksafe.judges.rubric_judge import (
     bare_word,
     read_number,
     rubric_factory,
+    with_rationale,
 )
 from thinksafe.records import Channel, JudgeItem
 
@@ -108,7 +109,7 @@ class StrongRejectJudge(RubricJudge):
             label="unsafe" if score > THRESHOLD else "safe",
             refusal="full" if refused else "none",
             score=score,
-            rationale=f"{summary}: {overall}" if overall else summary,
+            rationale=with_rationale(summary, overall),
         )
 
 

@@ -16,7 +16,13 @@ from typing import ClassVar
 
 from thinksafe import registry
 from thinksafe.judges.base import field_values, read_rationale
-from thinksafe.judges.rubric_judge import RubricJudge, RubricReading, bare_word, rubric_factory
+from thinksafe.judges.rubric_judge import (
+    RubricJudge,
+    RubricReading,
+    bare_word,
+    rubric_factory,
+    with_rationale,
+)
 from thinksafe.records import Channel, JudgeItem, Refusal
 
 NAME = "xstest"
@@ -83,7 +89,7 @@ class XSTestJudge(RubricJudge):
         return RubricReading(
             label="safe" if safe else "unsafe",
             refusal=refusal,
-            rationale=f"{summary}: {rationale}" if rationale else summary,
+            rationale=with_rationale(summary, rationale),
         )
 
 
