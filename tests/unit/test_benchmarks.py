@@ -25,6 +25,8 @@ from thinksafe.suites.base import HARM_AREA_SLUGS, SuiteInfo, sample_problems
 
 from . import benchmark_fixtures as fx
 
+HUB_REACHABLE = hub.hub_reachable  # the real probe, before any test stands in for it
+
 
 @pytest.fixture(autouse=True)
 def _hub_host_answers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,6 +41,25 @@ def test_unreachable_hub_reads_only_the_cache(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     _, local_only = hub._hub_for("sst", "somewhere")
     assert local_only is True
+
+
+def test_hub_host_is_probed_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    probes: list[tuple[str, int]] = []
+
+    def refuse(address: tuple[str, int], timeout: float) -> Any:
+        probes.append(address)
+        raise OSError("no route")
+
+    monkeypatch.setattr(hub, "_REACHABLE", {})
+    monkeypatch.setattr(hub.socket, "create_connection", refuse)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    assert HUB_REACHABLE() is False
+    assert HUB_REACHABLE() is False
+    assert probes == [("huggingface.co", 443)]
+    monkeypatch.setenv("HF_ENDPOINT", "http://mirror.invalid:8080")
+    assert HUB_REACHABLE() is False
+    assert HUB_REACHABLE() is False
+    assert probes == [("huggingface.co", 443), ("mirror.invalid", 8080)]
 
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -354,6 +375,24 @@ def test_harmbench_split_arg_and_errors(tmp_path: Path) -> None:
     assert [s.meta["split"] for s in load(f"harmbench@{val_file}")] == ["val"]
     all_file = folder / "harmbench_behaviors_text_all.csv"
     assert all("split" not in s.meta for s in load(f"harmbench@{all_file}"))
+
+
+@pytest.mark.parametrize("split", ["all", "val", "test"])
+def test_harmbench_reads_each_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split: str
+) -> None:
+    folder, _ = fx.harmbench(tmp_path)
+    read: list[str] = []
+    real = harmbench.read_table
+
+    def counting(path: Path, display: str) -> list[dict[str, Any]]:
+        read.append(path.name)
+        return real(path, display)
+
+    monkeypatch.setattr(harmbench, "read_table", counting)
+    assert load(f"harmbench@{folder}", split=split)
+    wanted = ["val", "test", "all"] if split == "all" else [split]
+    assert sorted(read) == sorted(harmbench.file_name(s) for s in wanted)
 
 
 def test_jbb_folder_and_single_files(tmp_path: Path) -> None:

@@ -203,6 +203,15 @@ def test_starter_takes_no_path_or_arg() -> None:
         registry.suites.get("starter").factory(arg="x", path=None, options={})
 
 
+def test_starter_refuses_options() -> None:
+    with pytest.raises(ConfigError, match=r"suite 'starter' takes no option 'prompt_column'"):
+        build_suite("starter", {"prompt_column": "x"})
+    with pytest.raises(ConfigError, match=r"takes no option 'split' \(its options: none\)"):
+        build_suite("starter", {"split": "val"})
+    # ``None`` means "not given", as the command line passes unset options.
+    assert len(list(build_suite("starter", {"prompt_column": None}).load())) == 80
+
+
 def test_starter_parser_is_strict() -> None:
     line = json.dumps(
         {

@@ -357,6 +357,24 @@ def test_harmbench_classifier_val_fixture(tmp_path: Path) -> None:
         load_labelled(f"harmbench-classifier-val@{folder}")
 
 
+def test_harmbench_classifier_val_needs_all_three_labels(tmp_path: Path) -> None:
+    """Two labels that disagree have no majority: refused, not read as safe."""
+    folder = tmp_path / "hb"
+    folder.mkdir()
+    val = tmp_path / "hb" / "text_behaviors_val_set.json"
+    entry = {"test_case": "do a", "generation": "ok", "human_0": 1, "human_1": 0}
+    val.write_text(json.dumps({"behav_a": [entry]}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"item 1: no human label human_2; the truth is the major"):
+        load_labelled(f"harmbench-classifier-val@{folder}")
+    val.write_text(json.dumps({"behav_a": [{**entry, "human_2": None}]}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"human_2 is None; expected 0 or 1"):
+        load_labelled(f"harmbench-classifier-val@{folder}")
+    val.write_text(json.dumps({"behav_a": [{**entry, "human_2": 1}]}), encoding="utf-8")
+    assert [i.label for i in load_labelled(f"harmbench-classifier-val@{folder}").items] == [
+        "unsafe"
+    ]
+
+
 def xstest_fixture(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     header = ["id", "type", "prompt", "completion", "annotation_1", "annotation_2",
@@ -476,6 +494,30 @@ def test_do_not_answer_fixture(tmp_path: Path) -> None:
     review.write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match=r"annotated_response_Claude.csv:3: the question differs"):
         load_labelled(f"do-not-answer@{tmp_path / 'dna'}")
+
+
+def test_registered_sets_name_a_missing_column(tmp_path: Path) -> None:
+    jbb = tmp_path / "jbb.csv"
+    write_csv(jbb, ["prompt", "human_majority"], [["attack", 1]])
+    with pytest.raises(DataError, match=r"jbb\.csv: no column 'target_response' \(it has"):
+        load_labelled(f"jbb-judge-comparison@{jbb}")
+    write_csv(jbb, ["prompt", "target_response", "human_majority"], [])
+    with pytest.raises(DataError, match=r"jbb\.csv: the file has no rows"):
+        load_labelled(f"jbb-judge-comparison@{jbb}")
+    xs = tmp_path / "xstest_v2_completions_m.csv"
+    write_csv(xs, ["id", "type", "prompt", "completion"], [["v2-1", "homonyms", "p", "c"]])
+    with pytest.raises(DataError, match=r"completions_m\.csv: no column 'final_label'"):
+        load_labelled(f"xstest-completions@{xs}")
+    dna_fixture(tmp_path / "dna")
+    data = tmp_path / "dna" / "data_en.csv"
+    data.write_text(data.read_text(encoding="utf-8").replace("risk_area", "area"), "utf-8")
+    with pytest.raises(DataError, match=r"data_en\.csv: no column 'risk_area'"):
+        load_labelled(f"do-not-answer@{tmp_path / 'dna'}")
+    dna_fixture(tmp_path / "dna2")
+    review = tmp_path / "dna2" / "Review" / "longformer" / "annotated_response_GPT4.csv"
+    review.write_text(review.read_text(encoding="utf-8").replace("harmful", "verdict"), "utf-8")
+    with pytest.raises(DataError, match=r"annotated_response_GPT4\.csv: no column 'harmful'"):
+        load_labelled(f"do-not-answer@{tmp_path / 'dna2'}")
 
 
 def test_registered_set_path_errors(tmp_path: Path) -> None:

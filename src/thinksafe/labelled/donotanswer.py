@@ -28,22 +28,23 @@ from thinksafe.labelled.base import (
     LabelledItem,
     LabelledSet,
     LabelledSetInfo,
-    column_names,
     fetch_url,
     hub_url,
     local_path,
     read_label,
+    read_prediction,
 )
 from thinksafe.records import Label, Sample, messages_from
+from thinksafe.suites.donotanswer import FILE_NAME, REMOTE, REPO
 from thinksafe.suites.file import iter_rows
-from thinksafe.suites.official import find_in_folder
+from thinksafe.suites.official import find_in_folder, require_columns, text
 from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "do-not-answer"
-HUB_REPO = "LibrAI/do-not-answer"
-HUB_REVISION = "c53bd1d0f91b2c908fe6a16d7cda3cf8c69c46c4"
+HUB_REPO = REPO
+HUB_REVISION = REMOTE.revision
 GITHUB_REVIEW = "https://raw.githubusercontent.com/Libr-AI/do-not-answer/main/datasets/Review"
-DATA_FILE = "data_en.csv"
+DATA_FILE = FILE_NAME
 MODELS: tuple[str, ...] = (
     "GPT4",
     "ChatGPT",
@@ -78,11 +79,6 @@ def gpt4_verdict(action: object) -> Label:
     return "unscorable"
 
 
-def longformer_verdict(harmful: object) -> Label:
-    truth = read_label(harmful)
-    return "unscorable" if truth is None else truth
-
-
 def _rows(path: Path, display: str) -> list[tuple[int, dict[str, Any]]]:
     return list(iter_rows(path, display))
 
@@ -101,21 +97,18 @@ def _review(
             " same release?"
         )
     column = "action" if evaluator == "gpt4" else "harmful"
+    require_columns(
+        [row for _, row in rows[:1]], (column, "question"), display, f"{evaluator} review"
+    )
     verdicts: list[Label] = []
     for (lineno, row), question in zip(rows, questions):
-        where = f"{display}:{lineno}"
-        if column not in row or "question" not in row:
+        if text(row, "question") != question:
             raise DataError(
-                f"{where}: no column {column!r} or 'question' (it has {column_names([row])});"
-                f" is this an official {evaluator} review file?"
+                f"{display}:{lineno}: the question differs from the same row of {DATA_FILE};"
+                " are both from the same release?"
             )
-        if str(row["question"]).strip() != question:
-            raise DataError(
-                f"{where}: the question differs from the same row of {DATA_FILE}; are both"
-                " from the same release?"
-            )
-        value = row[column]
-        verdicts.append(gpt4_verdict(value) if evaluator == "gpt4" else longformer_verdict(value))
+        value = row.get(column)
+        verdicts.append(gpt4_verdict(value) if evaluator == "gpt4" else read_prediction(value))
     return verdicts
 
 
@@ -126,15 +119,8 @@ def parse(
 ) -> list[LabelledItem]:
     """Items from ``data_en.csv`` and the review files found, keyed (evaluator, model)."""
     rows = _rows(data, display)
-    if not rows:
-        raise DataError(f"{display}: the file has no rows")
+    require_columns([row for _, row in rows[:1]], QUESTION_COLUMNS, display, DATA_FILE)
     first = rows[0][1]
-    missing = [c for c in QUESTION_COLUMNS if c not in first]
-    if missing:
-        raise DataError(
-            f"{display}: no column {', '.join(repr(m) for m in missing)} (it has"
-            f" {column_names([first])}); is this the official {DATA_FILE}?"
-        )
     models = [m for m in MODELS if f"{m}_response" in first and f"{m}_harmful" in first]
     if not models:
         raise DataError(

@@ -32,17 +32,15 @@ from thinksafe.labelled.base import (
 )
 from thinksafe.records import Sample, messages_from
 from thinksafe.suites.file import UNCATEGORISED, iter_rows
+from thinksafe.suites.harmbench import COMMIT, RAW, REPO, file_name, remote
 from thinksafe.suites.official import find_in_folder
 from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "harmbench-classifier-val"
-REPO = "centerforaisafety/HarmBench"
-COMMIT = "8e1604d1171fe8a48d8febecd22f600e462bdcdd"
 VAL_FILE = "text_behaviors_val_set.json"
-BEHAVIOURS_FILE = "harmbench_behaviors_text_all.csv"
-RAW = f"https://raw.githubusercontent.com/{REPO}/{COMMIT}/data"
+BEHAVIOURS_FILE = file_name("all")
 VAL_URL = f"{RAW}/classifier_val_sets/{VAL_FILE}"
-BEHAVIOURS_URL = f"{RAW}/behavior_datasets/{BEHAVIOURS_FILE}"
+BEHAVIOURS_URL = remote("all").url
 ANNOTATORS: tuple[str, ...] = ("human_0", "human_1", "human_2")
 
 LABEL_RULE = (
@@ -54,8 +52,8 @@ PREDICTIONS = {a: f"annotator {a}" for a in ANNOTATORS}
 
 
 def majority(votes: list[Truth]) -> Truth:
-    """Unsafe when more than half of the votes are unsafe (a tie is safe only for an even
-    number of votes, which the official file never has)."""
+    """Unsafe when more than half of the votes are unsafe (:func:`parse` always gives three,
+    so there is never a tie)."""
     return "unsafe" if 2 * sum(v == "unsafe" for v in votes) > len(votes) else "safe"
 
 
@@ -105,11 +103,15 @@ def parse(
     for bid, index, entry in _entries(data, display):
         where = f"{display}: behaviour {bid!r} item {index + 1}"
         behaviour_id = str(entry.get("behavior_id") or bid)
-        present = [a for a in ANNOTATORS if a in entry]
-        if not present:
-            raise DataError(f"{where}: no human labels ({', '.join(ANNOTATORS)})")
+        missing = [a for a in ANNOTATORS if a not in entry]
+        if missing:
+            raise DataError(
+                f"{where}: no human label{'s' if len(missing) > 1 else ''} {', '.join(missing)};"
+                f" the truth is the majority of all three ({', '.join(ANNOTATORS)}), so give"
+                " each as 0 or 1"
+            )
         votes: list[Truth] = []
-        for annotator in present:
+        for annotator in ANNOTATORS:
             vote = read_label(entry[annotator])
             if vote is None:
                 raise DataError(f"{where}: {annotator} is {entry[annotator]!r}; expected 0 or 1")
@@ -137,7 +139,7 @@ def parse(
                     sample, completion_from_text(str(entry.get("generation") or ""))
                 ),
                 label=majority(votes),
-                predictions={a: read_prediction(entry.get(a)) for a in present},
+                predictions={a: read_prediction(entry[a]) for a in ANNOTATORS},
                 source=NAME,
             )
         )

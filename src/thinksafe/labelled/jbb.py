@@ -21,7 +21,6 @@ from thinksafe.labelled.base import (
     LabelledItem,
     LabelledSet,
     LabelledSetInfo,
-    column_names,
     fetch_url,
     hub_url,
     read_label,
@@ -30,6 +29,7 @@ from thinksafe.labelled.base import (
 )
 from thinksafe.records import Label, Sample, messages_from
 from thinksafe.suites.file import UNCATEGORISED, iter_rows
+from thinksafe.suites.official import require_columns
 from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "jbb-judge-comparison"
@@ -56,19 +56,16 @@ PREDICTIONS = {
 
 def parse(path: Path, display: str) -> tuple[list[LabelledItem], list[str]]:
     """Items of the judge-comparison file and the prediction names it holds."""
+    rows = list(iter_rows(path, display))
+    require_columns(
+        [row for _, row in rows[:1]], REQUIRED, display, "JailbreakBench judge_comparison"
+    )
+    first = rows[0][1]
+    judges = [c for c in first if c.endswith(JUDGE_SUFFIX) and len(c) > len(JUDGE_SUFFIX)]
+    names = [c[: -len(JUDGE_SUFFIX)] for c in judges] + [a for a in ANNOTATORS if a in first]
     items: list[LabelledItem] = []
-    names: list[str] = []
-    for lineno, row in iter_rows(path, display):
+    for lineno, row in rows:
         where = f"{display}:{lineno}"
-        if not items:
-            missing = [c for c in REQUIRED if c not in row]
-            if missing:
-                raise DataError(
-                    f"{where}: no column {', '.join(repr(m) for m in missing)} (it has"
-                    f" {column_names([row])}); is this JailbreakBench's judge_comparison file?"
-                )
-            judges = [c for c in row if c.endswith(JUDGE_SUFFIX) and len(c) > len(JUDGE_SUFFIX)]
-            names = [c[: -len(JUDGE_SUFFIX)] for c in judges] + [a for a in ANNOTATORS if a in row]
         label = read_label(row.get("human_majority"))
         if label is None:
             raise DataError(
@@ -101,8 +98,6 @@ def parse(path: Path, display: str) -> tuple[list[LabelledItem], list[str]]:
                 source=NAME,
             )
         )
-    if not items:
-        raise DataError(f"{display}: the file has no rows")
     return items, names
 
 

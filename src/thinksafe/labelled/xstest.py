@@ -32,6 +32,7 @@ from thinksafe.labelled.base import (
 )
 from thinksafe.records import Expected, Label, Sample, messages_from
 from thinksafe.suites.file import iter_rows
+from thinksafe.suites.official import require_columns, text
 from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "xstest-completions"
@@ -75,27 +76,24 @@ def _annotator(prompt_type: str, value: object) -> Label:
 
 def parse_file(model: str, path: Path, display: str) -> list[LabelledItem]:
     """The labelled rows of one ``xstest_v2_completions_MODEL.csv``."""
+    rows = list(iter_rows(path, display))
+    if rows:  # a file of no rows adds no items
+        require_columns([rows[0][1]], REQUIRED, display, f"XSTest {PREFIX}MODEL.csv")
     items: list[LabelledItem] = []
-    for lineno, row in iter_rows(path, display):
+    for lineno, row in rows:
         where = f"{display}:{lineno}"
-        missing = [c for c in REQUIRED if c not in row]
-        if missing:
-            raise DataError(
-                f"{where}: no column {', '.join(repr(m) for m in missing)}; is this an official"
-                f" {PREFIX}MODEL.csv file?"
-            )
-        prompt_type = str(row["type"]).strip()
-        final = str(row["final_label"]).strip()
+        prompt_type = text(row, "type")
+        final = text(row, "final_label")
         if final not in FINAL_LABELS:
             raise DataError(
                 f"{where}: final_label {final!r} is not one of {', '.join(FINAL_LABELS)}"
             )
-        prompt = str(row["prompt"]).strip()
+        prompt = text(row, "prompt")
         if not prompt:
             raise DataError(f"{where}: the prompt is empty")
         expected: Expected = "refuse" if prompt_type.startswith("contrast") else "comply"
         sample = Sample(
-            id=f"{model}/{str(row['id']).strip()}",
+            id=f"{model}/{text(row, 'id')}",
             suite=NAME,
             messages=messages_from(prompt),
             category=prompt_type,
@@ -106,7 +104,7 @@ def parse_file(model: str, path: Path, display: str) -> list[LabelledItem]:
         items.append(
             LabelledItem(
                 transcript=Transcript(
-                    sample, completion_from_text(str(row["completion"] or "")), lineno
+                    sample, completion_from_text(str(row.get("completion") or "")), lineno
                 ),
                 label=truth_of(prompt_type, final),
                 predictions={

@@ -37,7 +37,10 @@ from thinksafe.suites.official import (
 )
 
 NAME = "harmbench"
+REPO = "centerforaisafety/HarmBench"
 COMMIT = "8e1604d1171fe8a48d8febecd22f600e462bdcdd"
+RAW = f"https://raw.githubusercontent.com/{REPO}/{COMMIT}/data"
+"""The authors' data folder at the pinned commit (also read by the classifier's labelled set)."""
 SPLITS: tuple[str, ...] = ("all", "val", "test")
 
 
@@ -46,10 +49,7 @@ def file_name(split: str) -> str:
 
 
 def remote(split: str) -> UrlFile:
-    return UrlFile(
-        f"https://raw.githubusercontent.com/centerforaisafety/HarmBench/{COMMIT}"
-        f"/data/behavior_datasets/{file_name(split)}"
-    )
+    return UrlFile(f"{RAW}/behavior_datasets/{file_name(split)}")
 
 
 SEMANTIC_AREAS: dict[str, str] = {
@@ -148,21 +148,22 @@ class HarmBenchSuite(OfficialSuite):
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
         main = self.split if self.split in files else next(iter(files))
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for role in [*(s for s in ("val", "test") if s in files), main]:
+            if role not in rows:  # with split=val/test the main file is a split file too
+                rows[role] = read_table(files[role].path, files[role].display)
         splits: dict[str, str] = {}
         for s in ("val", "test"):
-            if s in files:
-                f = files[s]
-                for row in read_table(f.path, f.display):
-                    splits[text(row, "BehaviorID")] = s
-        f = files[main]
-        return parse_rows(read_table(f.path, f.display), f.display, splits)
+            for row in rows.get(s, ()):
+                splits[text(row, "BehaviorID")] = s
+        return parse_rows(rows[main], files[main].display, splits)
 
 
 @registry.suites.register(
     NAME,
     description="HarmBench text behaviours: 200 standard, 100 contextual, 100 copyright"
     " (must refuse); val/test splits",
-    source="https://github.com/centerforaisafety/HarmBench",
+    source=f"https://github.com/{REPO}",
     licence="MIT",
     citation="Mazeika et al. (2024). HarmBench: A Standardized Evaluation Framework for"
     " Automated Red Teaming and Robust Refusal. arXiv:2402.04249",

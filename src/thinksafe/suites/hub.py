@@ -64,30 +64,39 @@ class UrlFile:
 Remote = HubFile | UrlFile
 
 
+def _offline_var() -> str | None:
+    """The first of :data:`OFFLINE_VARS` that asks for no network, or ``None``."""
+    for v in OFFLINE_VARS:
+        if os.environ.get(v, "").strip().lower() in _TRUE:
+            return v
+    return None
+
+
 def offline() -> bool:
     """Whether the user asked for no network (``THINKSAFE_OFFLINE`` or ``HF_HUB_OFFLINE``)."""
-    return any(os.environ.get(v, "").strip().lower() in _TRUE for v in OFFLINE_VARS)
+    return _offline_var() is not None
+
+
+_REACHABLE: dict[tuple[str, int], bool] = {}
+""":func:`hub_reachable`'s answers, per (host, port), for the rest of the process."""
 
 
 def hub_reachable(timeout_s: float = 3.0) -> bool:
     """Whether the Hub's host answers a TCP connection at once. Without this, the library
     retries an unreachable Hub for half a minute before failing; with it, an offline machine
-    reads the cache (or fails) in a moment."""
-    host = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
-    try:
-        with socket.create_connection(
-            (host.hostname or "huggingface.co", host.port or 443), timeout=timeout_s
-        ):
-            return True
-    except OSError:
-        return False
-
-
-def _offline_var() -> str:
-    for v in OFFLINE_VARS:
-        if os.environ.get(v, "").strip().lower() in _TRUE:
-            return v
-    return OFFLINE_VARS[0]
+    reads the cache (or fails) in a moment. The host is probed once per process: later calls
+    give the first answer."""
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    address = (endpoint.hostname or "huggingface.co", endpoint.port or 443)
+    known = _REACHABLE.get(address)
+    if known is None:
+        try:
+            with socket.create_connection(address, timeout=timeout_s):
+                known = True
+        except OSError:
+            known = False
+        _REACHABLE[address] = known
+    return known
 
 
 def way_out(suite: str) -> str:
@@ -124,15 +133,14 @@ def _first_line(exc: BaseException) -> str:
 
 
 def offline_error(suite: str, where: str) -> UserError:
+    var = _offline_var() or OFFLINE_VARS[0]
     return UserError(
-        f"suite {suite!r} needs {where}, which is not in the local cache, and {_offline_var()}"
+        f"suite {suite!r} needs {where}, which is not in the local cache, and {var}"
         f" is set (offline), {way_out(suite)}"
     )
 
 
-def hub_error(
-    exc: BaseException, *, suite: str, repo: str, what: str, local_only: bool = False
-) -> UserError:
+def hub_error(exc: BaseException, *, suite: str, repo: str, what: str) -> UserError:
     """One line for a failed Hub call; ``what`` names the file or revision asked for."""
     names = _names(exc)
     status = _status(exc)
@@ -204,9 +212,7 @@ def hub_download(remote: HubFile, *, suite: str) -> Path:
                 local_files_only=local_only,
             )
     except Exception as exc:  # every failure becomes one line naming NAME@PATH
-        raise hub_error(
-            exc, suite=suite, repo=remote.repo, what=remote.filename, local_only=local_only
-        ) from None
+        raise hub_error(exc, suite=suite, repo=remote.repo, what=remote.filename) from None
     return Path(str(path))
 
 
@@ -225,7 +231,7 @@ def hub_snapshot(repo: str, *, revision: str, patterns: list[str], suite: str) -
                 local_files_only=local_only,
             )
     except Exception as exc:
-        raise hub_error(exc, suite=suite, repo=repo, what=what, local_only=local_only) from None
+        raise hub_error(exc, suite=suite, repo=repo, what=what) from None
     return Path(str(folder))
 
 

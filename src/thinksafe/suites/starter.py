@@ -24,6 +24,7 @@ from thinksafe.suites.base import (
     sample_problems,
     suite_info,
 )
+from thinksafe.suites.official import parse_options
 
 NAME = "starter"
 DATA_FILE = "starter.jsonl"
@@ -144,4 +145,5 @@ def make_starter(
 ) -> StarterSuite:
     """Build the starter suite; it takes no argument, path or options."""
     reject_spec_parts(NAME, arg, path)
+    parse_options(NAME, options, {})
     return StarterSuite()
