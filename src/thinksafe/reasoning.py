@@ -50,7 +50,6 @@ def _add(parts: list[str], piece: str) -> None:
 def split_text(
     content: str,
     *,
-    finish_reason: str | None = None,
     open_tag: str = "<think>",
     close_tag: str = "</think>",
 ) -> Split:
@@ -59,15 +58,15 @@ def split_text(
     - ``<think>R</think>A`` gives reasoning ``R`` and answer ``A`` (kind ``raw``);
     - ``R</think>A`` (the opening tag was in the prompt) gives the same;
     - ``<think>R`` with no closing tag gives reasoning ``R``, an empty answer and kind
-      ``truncated``, whatever ``finish_reason`` says: an unclosed trace is incomplete;
+      ``truncated``, however the generation ended: an unclosed trace is incomplete;
     - several blocks: their texts are joined by a blank line, and so are the answer pieces
       between them; a closing tag without an opening one ends a block that began at the previous
       tag (or the start), and an opening tag inside a block starts a new block;
     - no tags at all: the whole text is the answer, kind ``absent``; tags around nothing
       (``<think>\\n</think>A``) also give ``absent``.
 
-    Both parts are stripped of surrounding whitespace. ``finish_reason`` is accepted for symmetry
-    with :func:`split_message`; the tags alone tell whether the trace was cut.
+    Both parts are stripped of surrounding whitespace. The tags alone tell whether the trace
+    was cut.
     """
     if not open_tag or not close_tag:
         raise ValueError("open_tag and close_tag must be non-empty strings")
@@ -228,7 +227,7 @@ def split_message(message: Mapping[str, Any], *, finish_reason: str | None = Non
             f"message content must be a string, a list of parts or None, not {kind_name}"
         )
 
-    tags = split_text(text, finish_reason=finish_reason)
+    tags = split_text(text)
     answer = tags.answer
     if not answer:
         refusal = message.get("refusal")

@@ -74,7 +74,6 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
-NO_RETRY = RetryPolicy(max_attempts=1)
 
 
 async def call_with_retries(

@@ -309,10 +309,6 @@ class ThinkRun:
             self._phase = "think"
             self.base = prompt if self.opened else prompt + tags_.open + "\n"
 
-    @property
-    def done(self) -> bool:
-        return self._phase == "done"
-
     def next_step(self) -> Step | None:
         """The next request to make, or None when this generation is finished."""
         while True:
@@ -382,8 +378,16 @@ class ThinkRun:
         self._trace += out.text
         self._generated += out.text
         self.trace_tokens += out.tokens
-        if out.finish == "stop" or self.used >= self.max_tokens:
-            # The model ended inside its trace, or the whole budget is spent: an unclosed trace.
+        budget = self.plan.budget
+        if (
+            out.finish == "stop"
+            or self.used >= self.max_tokens
+            or budget is None
+            or self.trace_tokens < budget
+        ):
+            # The model ended inside its trace, the whole budget is spent, or the output was cut
+            # short of the trace budget (the context window, an aborted request): an unclosed
+            # trace.
             self._end(out.finish if out.finish == "stop" else "length")
             return
         # The trace budget is spent: close the trace ourselves and let the model answer.
@@ -399,9 +403,7 @@ class ThinkRun:
         tags = self.tags
         if self.plan.mode is None:
             text = (tags.open if self.opened else "") + self._answer
-            split = split_text(
-                text, finish_reason=self._finish, open_tag=tags.open, close_tag=tags.close
-            )
+            split = split_text(text, open_tag=tags.open, close_tag=tags.close)
             return ThinkResult(
                 answer=split.answer,
                 reasoning=split.reasoning,

@@ -13,10 +13,11 @@ import pytest
 from thinksafe.build import build_target
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError
+from thinksafe.records import Completion
 from thinksafe.targets.hf import HFOptions
 from thinksafe.targets.local import Batcher, read_options, split_options
-from thinksafe.targets.vllm import VLLMOptions, sampling_kwargs
-from thinksafe.thinking import Step
+from thinksafe.targets.vllm import VLLMOptions, sampling_kwargs, step_finish
+from thinksafe.thinking import Step, StepOutput, ThinkPlan, ThinkRun, run_steps
 
 # -- options ---------------------------------------------------------------------------------
 
@@ -95,6 +96,28 @@ def test_vllm_sampling_is_greedy_unless_a_temperature_is_set() -> None:
         "seed": 3,
         "skip_special_tokens": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("reason", "finish"),
+    [
+        ("stop", "stop"),
+        ("length", "length"),
+        ("abort", "length"),
+        ("error", "length"),
+        (None, "length"),
+    ],
+)
+def test_vllm_outputs_cut_for_any_reason_are_recorded_as_cut(
+    reason: str | None, finish: str
+) -> None:
+    assert step_finish(reason) == finish
+    run = ThinkRun("<|assistant|>", plan=ThinkPlan(), max_tokens=50)
+    run_steps([run], lambda steps: [StepOutput("Half an ans", 3, step_finish(reason))])
+    result = run.result()
+    completion = Completion(answer=result.answer, finish_reason=result.finish_reason)
+    # An aborted output is never a complete answer.
+    assert completion.answer_truncated is (reason != "stop")
 
 
 def test_vllm_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:

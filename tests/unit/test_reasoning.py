@@ -29,13 +29,13 @@ def test_opening_tag_missing() -> None:
     )
 
 
-def test_unclosed_with_length() -> None:
-    got = split_text("<think>step one, step two", finish_reason="length")
+def test_unclosed_is_truncated() -> None:
+    got = split_text("<think>step one, step two")
     assert got == Split("", "step one, step two", "truncated")
 
 
-def test_unclosed_without_length_is_still_truncated() -> None:
-    assert split_text("<think>step one", finish_reason="stop").kind == "truncated"
+def test_unclosed_after_an_answer_is_still_truncated() -> None:
+    assert split_text("Done.<think>step one").kind == "truncated"
     assert split_text("<think>step one").kind == "truncated"
 
 
@@ -345,9 +345,9 @@ def test_property_missing_open_roundtrip(r: str, a: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(r=_plain, finish=st.sampled_from([None, "length", "stop"]))
-def test_property_unclosed_roundtrip(r: str, finish: str | None) -> None:
-    got = split_text(OPEN + r, finish_reason=finish)
+@given(r=_plain)
+def test_property_unclosed_roundtrip(r: str) -> None:
+    got = split_text(OPEN + r)
     assert got == Split("", r, "truncated")
 
 

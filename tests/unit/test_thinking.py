@@ -178,6 +178,19 @@ def test_whole_budget_spent_in_the_trace_under_lessthink() -> None:
     assert not result.closed_by_budget
 
 
+@pytest.mark.parametrize("budget", [8, None])
+def test_a_trace_cut_short_of_its_budget_is_not_closed_for_an_answer(budget: int | None) -> None:
+    # A backend that stops before the step's limit with "length" (an aborted request, a full
+    # context window): the trace was cut, and no answer is forced after it.
+    config = GenerationConfig(think_budget=budget, min_think_tokens=None if budget else 4)
+    run = ThinkRun(OPEN_PROMPT, plan=think_plan(config), max_tokens=20)
+    steps = drive(run, lambda s: StepOutput("I was cut", 3, "length"))
+    assert len(steps) == 1
+    result = run.result()
+    assert (result.kind, result.finish_reason, result.answer) == ("truncated", "length", "")
+    assert not result.closed_by_budget
+
+
 def test_eos_inside_the_trace_leaves_it_unclosed() -> None:
     run = ThinkRun(OPEN_PROMPT, plan=think_plan(GenerationConfig(think_budget=8)), max_tokens=20)
     drive(run, lambda s: StepOutput("I give up", 3, "stop"))

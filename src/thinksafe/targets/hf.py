@@ -142,7 +142,6 @@ class HFEngine(TemplateEngine):
             tags=tags,
             chat_template=options.chat_template,
         )
-        self.path = path
         self.options = options
         self.batch_size = options.batch_size
         self.model: Any = None
@@ -166,10 +165,10 @@ class HFEngine(TemplateEngine):
             }
             try:
                 # The config first: it says whether the model needs remote code.
-                config = transformers.AutoConfig.from_pretrained(self.path, **common)
-                tokenizer = transformers.AutoTokenizer.from_pretrained(self.path, **common)
+                config = transformers.AutoConfig.from_pretrained(self.model_name, **common)
+                tokenizer = transformers.AutoTokenizer.from_pretrained(self.model_name, **common)
                 model = transformers.AutoModelForCausalLM.from_pretrained(
-                    self.path,
+                    self.model_name,
                     config=config,
                     dtype=dtype,
                     use_safetensors=True if opts.safetensors else None,
@@ -206,7 +205,7 @@ class HFEngine(TemplateEngine):
             hint = "no safetensors weights; add safetensors=false only if you trust the files"
         else:
             hint = "check the path or Hub id (offline, the model must be in the local cache)"
-        return f"cannot load {self.path}: {text}; {hint}"
+        return f"cannot load {self.model_name}: {text}; {hint}"
 
     def unload(self) -> None:
         with self._lock:
@@ -250,8 +249,8 @@ class HFEngine(TemplateEngine):
                     torch.cuda.empty_cache()
                 if len(chunk) == 1:
                     raise ProviderError(
-                        f"{self.path} ran out of GPU memory at batch size 1; lower max_tokens,"
-                        " pick a smaller dtype or use vllm/",
+                        f"{self.model_name} ran out of GPU memory at batch size 1; lower"
+                        " max_tokens, pick a smaller dtype or use vllm/",
                         transient=False,
                     ) from None
                 self.batch_size = max(1, len(chunk) // 2)
@@ -356,8 +355,6 @@ def build_hf_target(
     path, options = spec_options(model, HFOptions, env, "THINKSAFE_HF_")
     if require_extra:
         require_modules(("torch", "transformers"), LOCAL_EXTRA, "hf/ models")
-    if options.think_tags:
-        ThinkTags.parse(options.think_tags)
     return local_target("hf", model, path, options, HFEngine(path, options))
 
 

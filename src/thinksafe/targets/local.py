@@ -45,8 +45,10 @@ __all__ = [
     "Batcher",
     "LocalEngine",
     "LocalTarget",
+    "Request",
     "TemplateEngine",
     "file_digest",
+    "generate_batched",
     "local_fingerprint",
     "local_target",
     "read_options",
@@ -417,6 +419,21 @@ def _as_provider_error(exc: BaseException) -> BaseException:
     return ProviderError(f"local generation failed: {type(exc).__name__}: {exc}", transient=False)
 
 
+Request = tuple[Messages, GenerationConfig]
+"""What a target's batcher gathers: a conversation and its generation config."""
+
+
+async def generate_batched(
+    batcher: Batcher[Request, Completion], messages: Messages, config: GenerationConfig
+) -> Completion:
+    """One completion through ``batcher``, batched with the requests that share its config,
+    with its latency (the wait for its batch included)."""
+    started = time.perf_counter()
+    think_plan(config)  # a contradictory config fails here, before any work
+    completion = await batcher.submit(canonical_json(config.to_dict()), (messages, config))
+    return dataclasses.replace(completion, latency_s=time.perf_counter() - started)
+
+
 class LocalTarget:
     """A target backed by a :class:`LocalEngine`, with concurrent calls batched."""
 
@@ -434,9 +451,7 @@ class LocalTarget:
         self.model = model
         self.engine = engine
         self._identity = dict(identity)
-        # Generation configs by their canonical JSON, so batch keys stay plain strings.
-        self._configs: dict[str, GenerationConfig] = {}
-        self._batcher: Batcher[Messages, Completion] = Batcher(
+        self._batcher: Batcher[Request, Completion] = Batcher(
             self._run, max_batch=batch_size, wait_s=batch_wait_s
         )
 
@@ -455,11 +470,11 @@ class LocalTarget:
         return self._batcher.batches_run
 
     def _run(
-        self, key: str, items: list[Messages]
+        self, key: str, items: list[Request]
     ) -> Iterable[tuple[int, Completion | BaseException]]:
-        config = self._configs[key]
+        config = items[0][1]  # a batch's items share their config (its canonical JSON is key)
         try:
-            results = self.engine.generate_batch(items, config)
+            results = self.engine.generate_batch([messages for messages, _ in items], config)
         except BaseException as exc:
             error = _as_provider_error(exc)
             return [(i, error) for i in range(len(items))]
@@ -469,12 +484,7 @@ class LocalTarget:
         ]
 
     async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
-        started = time.perf_counter()
-        think_plan(config)  # a contradictory config fails here, before any work
-        key = canonical_json(config.to_dict())
-        self._configs.setdefault(key, config)
-        completion = await self._batcher.submit(key, messages)
-        return dataclasses.replace(completion, latency_s=time.perf_counter() - started)
+        return await generate_batched(self._batcher, messages, config)
 
     async def check(self) -> None:
         await asyncio.to_thread(self.engine.load)

@@ -12,8 +12,10 @@
   occurs in the prompt wins; ``error`` makes the call fail (not retried). Without a
   ``reasoning`` field the answer goes through the ``<think>`` splitter.
 
-``max_tokens`` is honoured by cutting the output after that many words (``finish_reason``
-``length``). Token counts are word counts; latency is 0, so equal calls give equal completions.
+``refuser``, ``complier``, ``reasoner`` and ``echo`` honour ``max_tokens`` by cutting the
+output after that many words (``finish_reason`` ``length``); ``script:PATH`` ignores it and
+returns its lines as written, ``finish_reason`` included. Token counts are word counts; latency
+is 0, so equal calls give equal completions.
 """
 
 from __future__ import annotations
@@ -264,7 +266,7 @@ class MockTarget:
             if self.name == "echo":
                 answer, reasoning, kind = content, "", "absent"
             else:
-                split = split_text(content, finish_reason=finish)
+                split = split_text(content)
                 answer, reasoning, kind = split.answer, split.reasoning, split.kind
 
         reasoning_tokens = _words(reasoning)
@@ -289,7 +291,7 @@ class MockTarget:
         if line.error is not None:
             raise ProviderError(line.error, transient=False)
         if line.reasoning is None:
-            split = split_text(line.answer, finish_reason=line.finish_reason)
+            split = split_text(line.answer)
             return split.answer, split.reasoning, split.kind, line.finish_reason
         reasoning = line.reasoning.strip()
         kind: ReasoningKind = "raw" if reasoning else "absent"

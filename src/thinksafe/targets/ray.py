@@ -21,7 +21,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -30,9 +29,8 @@ from thinksafe.build import build_target, split_target_spec
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, TargetUnavailableError
 from thinksafe.protocols import Target
-from thinksafe.records import Completion, Messages, canonical_json, messages_from, messages_to_list
-from thinksafe.targets.local import Batcher, LocalTarget
-from thinksafe.thinking import think_plan
+from thinksafe.records import Completion, Messages, messages_from, messages_to_list
+from thinksafe.targets.local import Batcher, LocalTarget, Request, generate_batched
 
 __all__ = ["RAY_PROVIDERS", "RayOptions", "RayPredictor", "RayTarget", "ray_target_factory"]
 
@@ -129,9 +127,8 @@ class RayTarget:
         self.options = options or RayOptions()
         self.inner = _local_target(spec)
         self._spec = spec
-        self._configs: dict[str, GenerationConfig] = {}
         self._started_ray = False
-        self._batcher: Batcher[Messages, Completion] = Batcher(
+        self._batcher: Batcher[Request, Completion] = Batcher(
             self._run, max_batch=self.options.max_wave, wait_s=self.options.wave_wait_s
         )
 
@@ -188,13 +185,13 @@ class RayTarget:
         return workers, per_worker
 
     def _run(
-        self, key: str, items: list[Messages]
+        self, key: str, items: list[Request]
     ) -> Iterator[tuple[int, Completion | BaseException]]:
         ray = self._connect()
         workers, gpus = self._resources(ray)
-        rows = [
+        rows = [  # key: the items' shared config as canonical JSON
             {"row": i, "messages": json.dumps(messages_to_list(m)), "config": key}
-            for i, m in enumerate(items)
+            for i, (m, _) in enumerate(items)
         ]
         dataset = ray.data.from_items(rows).map_batches(
             RayPredictor,
@@ -212,12 +209,7 @@ class RayTarget:
                     yield int(row), Completion.from_dict(json.loads(str(completion)))
 
     async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
-        started = time.perf_counter()
-        think_plan(config)  # a contradictory config fails here, before any work
-        key = canonical_json(config.to_dict())
-        self._configs.setdefault(key, config)
-        completion = await self._batcher.submit(key, messages)
-        return dataclasses.replace(completion, latency_s=time.perf_counter() - started)
+        return await generate_batched(self._batcher, messages, config)
 
     async def check(self) -> None:
         ray = await asyncio.to_thread(self._connect)

@@ -36,7 +36,7 @@ from thinksafe.targets.local import (
 )
 from thinksafe.thinking import Step, StepOutput, ThinkTags
 
-__all__ = ["VLLMEngine", "VLLMOptions", "build_vllm_target", "sampling_kwargs"]
+__all__ = ["VLLMEngine", "VLLMOptions", "build_vllm_target", "sampling_kwargs", "step_finish"]
 
 VLLM_EXTRA = "pip install 'thinksafe[vllm]'"
 
@@ -119,6 +119,15 @@ def sampling_kwargs(step: Step, config: GenerationConfig, skip_special: bool) ->
         kwargs["stop"] = list(step.stop)
         kwargs["include_stop_str_in_output"] = True
     return kwargs
+
+
+def step_finish(reason: object) -> Literal["stop", "length"]:
+    """A step's finish from vLLM's ``finish_reason``: ``stop`` (end of sequence or a stop
+    string) as it is, and anything else as ``length``. Besides the token limit (or the context
+    window) that is ``abort`` or ``error``: the output was cut before the model finished it, and
+    ``length`` is what the records count as a cut output (``Completion.answer_truncated``, an
+    unclosed trace), never as a complete answer."""
+    return "stop" if reason == "stop" else "length"
 
 
 def import_vllm() -> Any:
@@ -204,9 +213,7 @@ class VLLMEngine(TemplateEngine):
         results: list[StepOutput] = []
         for output in outputs:
             choice = output.outputs[0]
-            finish: Literal["stop", "length"] = (
-                "length" if choice.finish_reason == "length" else "stop"
-            )
+            finish = step_finish(choice.finish_reason)
             results.append(StepOutput(str(choice.text), len(choice.token_ids), finish))
         return results
 
