@@ -12,7 +12,7 @@ from thinksafe.config import ConnectionConfig
 from thinksafe.engine import Progress, Runner, RunResult, RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.metrics.agreement import corrected_rate
-from thinksafe.metrics.summary import build_summary
+from thinksafe.metrics.summary import build_summary, headline_scope
 from thinksafe.protocols import Target
 from thinksafe.records import content_hash
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
@@ -38,24 +38,33 @@ def summarise(result: RunResult, store: Store) -> dict[str, Any]:
     return summary
 
 
+def stored_accuracy(store: Store, run: Mapping[str, Any], judge: str) -> dict[str, Any] | None:
+    """The accuracy of ``judge`` measured by ``thinksafe judge-eval --save-accuracy`` on the
+    judge identity that the run ``run`` (its spec: ``judges`` and ``judge_identities``) used,
+    as the store keeps it; ``None`` if never measured or without sensitivity and
+    specificity."""
+    specs = [str(s) for s in run.get("judges") or []]
+    identities = dict(zip(specs, run.get("judge_identities") or []))
+    if judge not in identities:
+        return None
+    found = store.get_judge_accuracy(judge, identity=content_hash(identities[judge]))
+    if not found or found.get("sensitivity") is None or found.get("specificity") is None:
+        return None
+    return found
+
+
 def judge_corrections(summary: Mapping[str, Any], store: Store) -> dict[str, Any]:
     """Per judge with a measured accuracy in the store (same identity), its channel's overall
     unsafe rate corrected by Rogan-Gladen."""
     run = summary.get("run") or {}
-    identities = dict(zip(run.get("judges") or [], run.get("judge_identities") or []))
     out: dict[str, Any] = {}
     for spec, block in (summary.get("judges") or {}).items():
-        identity = identities.get(spec)
-        if identity is None:
-            continue
-        accuracy = store.get_judge_accuracy(spec, identity=content_hash(identity))
+        accuracy = stored_accuracy(store, run, spec)
         if accuracy is None:
             continue
-        sens, spec_ = accuracy.get("sensitivity"), accuracy.get("specificity")
-        if sens is None or spec_ is None:
-            continue
+        sens, spec_ = accuracy["sensitivity"], accuracy["specificity"]
         channel = str(accuracy.get("channel") or "answer")
-        scope = "refuse" if block["unsafe"]["refuse"]["overall"]["answer"]["total"] else "all"
+        scope = headline_scope(block)
         raw = block["unsafe"][scope]["overall"].get(channel)
         if raw is None:
             continue

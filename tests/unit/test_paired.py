@@ -195,6 +195,18 @@ def test_correct_rate_statuses() -> None:
     assert fixed.ci95 == pytest.approx((0.15 / 0.85, 0.35 / 0.85))
 
 
+def test_correct_rate_and_corrected_rate_agree() -> None:
+    from thinksafe.metrics.agreement import corrected_rate
+
+    for rate, ci in ((0.3, (0.2, 0.4)), (0.02, (0.0, 0.07)), (0.97, (0.9, 1.0)), (0.5, None)):
+        fixed = correct_rate(rate, ci, 0.85, 0.9)
+        summary = corrected_rate({"rate": rate, "ci95": ci}, 0.85, 0.9)
+        assert summary is not None and fixed.rate is not None
+        assert summary["rate"] == round(fixed.rate, 6)
+        expected_ci = None if fixed.ci95 is None else [round(b, 6) for b in fixed.ci95]
+        assert summary["ci95"] == expected_ci
+
+
 def test_accuracy_for_reads_both_shapes() -> None:
     from thinksafe.errors import DataError
     from thinksafe.metrics.paired import accuracy_for

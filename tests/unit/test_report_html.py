@@ -24,7 +24,7 @@ from tests.report_fixtures import (
 from thinksafe.cli.main import main
 from thinksafe.metrics.paired import holm, mcnemar
 from thinksafe.metrics.summary import build_summary
-from thinksafe.records import AttemptResult
+from thinksafe.records import AttemptResult, Message, Sample
 from thinksafe.report import plots
 from thinksafe.report.compare import compare_context, compare_html
 from thinksafe.report.html import (
@@ -448,6 +448,25 @@ def test_export_formats_and_load_run(store: Path, tmp_path: Path) -> None:
     assert str(frame["first_unsafe_offset"].dtype) == "Int64"
     with pytest.raises(Exception, match="no store"):
         thinksafe.load_run("latest", tmp_path / "missing.db")
+
+
+def test_export_prompt_is_the_last_user_message() -> None:
+    """A conversation that ends with an assistant turn (a prefill) exports the user's request
+    as ``prompt``, as judges see it, not the assistant's turn."""
+    s = sample("p1", "cyber", prompt="the user's request")
+    prefilled = Sample(
+        id="p2",
+        suite=s.suite,
+        messages=(Message("user", "the second request"), Message("assistant", "Sure, here")),
+        category=s.category,
+        harm_area=s.harm_area,
+        expected="refuse",
+    )
+    rows = list(exporter.rows("run1", [result(s), result(prefilled)], [JUDGE]))
+    assert {r["sample_id"]: r["prompt"] for r in rows} == {
+        "p1": "the user's request",
+        "p2": "the second request",
+    }
 
 
 def test_missing_extras_name_the_install_command(

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from thinksafe.errors import DataError
 from thinksafe.metrics import SUMMARY_SCHEMA, build_summary, either_outcome
-from thinksafe.metrics.rates import wilson_interval
+from thinksafe.metrics.rates import NOT_SCORED, SCORABLE, wilson_interval
 from thinksafe.records import (
     OUTCOMES,
     Attempt,
@@ -508,6 +508,11 @@ def test_fast_on_a_large_run() -> None:
     elapsed = time.perf_counter() - start
     assert s["judges"][J1]["counts"]["attempts"] == 10_000
     assert elapsed < 1.0, f"summary of 10,000 attempts took {elapsed:.3f}s"
+
+
+def test_not_scored_is_every_failure_outcome() -> None:
+    assert set(NOT_SCORED) == set(OUTCOMES) - SCORABLE - {"absent"}
+    assert len(NOT_SCORED) == len(set(NOT_SCORED))
 
 
 def render(summary: Mapping[str, Any]) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -46,3 +48,9 @@ def stdout() -> Console:
 
 def stderr() -> Console:
     return Console(file=sys.stderr)
+
+
+def write_json(path: str | Path, doc: Any) -> None:
+    """Write ``doc`` to ``path`` as indented JSON with sorted keys and a final newline
+    (``--json``)."""
+    Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")

@@ -9,7 +9,6 @@ holds a judge's measured accuracy (``thinksafe judge-eval --save-accuracy``), th
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Annotated
 import typer
 
 from thinksafe import aio
-from thinksafe.cli.app import app, open_store, stderr, stdout
+from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
 from thinksafe.cli.options import (
     CategoryColumnOption,
     ConfigOption,
@@ -36,17 +35,19 @@ from thinksafe.cli.options import (
     ProgressOption,
     PromptColumnOption,
     ReasoningColumnOption,
+    Resolver,
     ResponseColumnOption,
     RunNameOption,
     StoreOption,
     SummaryJsonOption,
+    as_list,
     judge_connection,
     judge_retry,
+    load_config_file,
     resolve_judge_concurrency,
     resolve_limit,
 )
 from thinksafe.cli.progress import make_progress
-from thinksafe.cli.run import Resolver, _as_list, load_config_file
 from thinksafe.engine import RunSpec
 from thinksafe.evaluate import summarise
 from thinksafe.report.terminal import render_summary
@@ -130,7 +131,7 @@ def judge(
     spec = RunSpec(
         model=f"replay/{os.path.basename(shown)}",
         suite=f"{SUITE_PREFIX}:{shown}",
-        judges=_as_list(r.get("judge", judge_spec)),
+        judges=as_list(r.get("judge", judge_spec)),
         judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
         suite_options={k: v for k, v in vars(options).items() if v != getattr(_DEFAULTS, k)},
         name=r.get("name", name),
@@ -146,7 +147,7 @@ def judge(
     render_summary(summary, out)
     path = r.get("json", json_path)
     if path is not None:
-        Path(path).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")
+        write_json(path, summary)
     state = "resumed" if result.resumed else "new"
     out.print(
         f"run {result.run_id} ({state}; {len(result.results)} transcripts,"

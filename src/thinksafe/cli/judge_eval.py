@@ -9,14 +9,13 @@ responses through the engine, cached in the store; published verdicts already in
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_store, stderr, stdout
+from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
 from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
 from thinksafe.cli.options import (
     CategoryColumnOption,
@@ -34,15 +33,17 @@ from thinksafe.cli.options import (
     ProgressOption,
     PromptColumnOption,
     ReasoningColumnOption,
+    Resolver,
     ResponseColumnOption,
     StoreOption,
+    as_list,
     judge_connection,
     judge_retry,
+    load_config_file,
     resolve_judge_concurrency,
     resolve_limit,
 )
 from thinksafe.cli.progress import make_progress
-from thinksafe.cli.run import Resolver, _as_list, load_config_file
 from thinksafe.engine import default_judge
 from thinksafe.errors import ConfigError
 from thinksafe.labelled import load_labelled, split_spec
@@ -164,7 +165,7 @@ def judge_eval(
         positive=positive_label or (),
         prediction_columns=columns,
     ).limited(limit_n)
-    judges = list(dict.fromkeys(_as_list(r.get("judge", judge_spec))))
+    judges = list(dict.fromkeys(as_list(r.get("judge", judge_spec))))
     if not judges and not columns:
         judges = [default_judge()]
     if save_accuracy and not judges:
@@ -218,6 +219,6 @@ def judge_eval(
     render_report(report, out)
     path = r.get("json", json_path)
     if path is not None:
-        Path(path).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", "utf-8")
+        write_json(path, report)
     for note in notes:
         out.print(note)

@@ -7,17 +7,16 @@ gives it one of these types, so the flag reads and is documented the same in eve
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 
 from thinksafe.config import ConnectionConfig
 from thinksafe.errors import ConfigError
 from thinksafe.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from thinksafe.cli.run import Resolver
 
 STORE_HELP = "SQLite store (default $THINKSAFE_STORE or ./thinksafe.db)."
 
@@ -77,6 +76,58 @@ DefaultExpectedOption = Annotated[
 
 
 # --- resolving them ---------------------------------------------------------------------------
+
+
+def load_config_file(path: Path | None) -> dict[str, Any]:
+    """The ``--config`` YAML file as a mapping of option name (``-`` read as ``_``) to value."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of option: value")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+class Resolver:
+    """Flags beat THINKSAFE_* environment variables, which beat the --config file, which beats
+    the defaults."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def get(self, name: str, flag: Any, default: Any = None, cast: Any = None) -> Any:
+        if flag is not None and flag != () and flag != []:
+            return flag
+        env = os.environ.get("THINKSAFE_" + name.upper())
+        if env is not None and env != "":
+            value: Any = env
+        elif name in self.config:
+            value = self.config[name]
+        else:
+            return default
+        if cast is not None and value is not None:
+            try:
+                value = cast(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name} = {value!r} is not a valid {cast.__name__}") from None
+        return value
+
+
+def as_list(value: Any) -> tuple[str, ...]:
+    """A list option's values: a config or environment value may be one comma-separated
+    text."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value)
 
 
 def resolve_limit(r: Resolver, limit: int | None) -> int | None:

@@ -12,7 +12,7 @@ import typer
 from thinksafe.cli.app import app, open_existing_store
 from thinksafe.cli.options import StoreOption
 from thinksafe.errors import ConfigError
-from thinksafe.records import content_hash
+from thinksafe.evaluate import stored_accuracy
 from thinksafe.report.html import DEFAULT_MAX_CHARS
 from thinksafe.store.sqlite import RunRow, Store
 
@@ -21,12 +21,11 @@ def _stored_accuracy(db: Store, row: RunRow, judge: str | None) -> dict[str, Any
     """The report judge's accuracy as measured by ``thinksafe judge-eval --save-accuracy`` on
     the same judge identity, for the channel it was measured on; ``None`` if never measured."""
     specs = [str(s) for s in row.spec.get("judges") or []]
-    identities = dict(zip(specs, row.spec.get("judge_identities") or []))
     spec = judge or (specs[0] if specs else None)
-    if spec is None or spec not in identities:
+    if spec is None:
         return None
-    found = db.get_judge_accuracy(spec, identity=content_hash(identities[spec]))
-    if not found or found.get("sensitivity") is None or found.get("specificity") is None:
+    found = stored_accuracy(db, row.spec, spec)
+    if found is None:
         return None
     channel = str(found.get("channel") or "answer")
     source = f"measured on {found.get('dataset') or 'a labelled set'}"

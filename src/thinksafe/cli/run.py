@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
-from thinksafe.cli.app import app, open_store, stderr, stdout
+from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
 from thinksafe.cli.options import (
     ConfigOption,
     JudgeApiKeyEnvOption,
@@ -20,9 +17,16 @@ from thinksafe.cli.options import (
     JudgeConcurrencyOption,
     JudgesOption,
     ProgressOption,
+    Resolver,
     RunNameOption,
     StoreOption,
     SummaryJsonOption,
+    as_list,
+    judge_connection,
+    judge_retry,
+    load_config_file,
+    resolve_judge_concurrency,
+    resolve_limit,
 )
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.suites import parse_option_pairs
@@ -32,58 +36,8 @@ from thinksafe.errors import ConfigError
 from thinksafe.evaluate import run_spec
 from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
-from thinksafe.retry import RetryPolicy
 from thinksafe.sweep import parse_sweep, render_sweep, sweep_document, sweep_specs
 from thinksafe.thinking import think_plan
-
-
-def load_config_file(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of option: value")
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
-
-
-class Resolver:
-    """Flags beat THINKSAFE_* environment variables, which beat the --config file, which beats
-    the defaults."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-
-    def get(self, name: str, flag: Any, default: Any = None, cast: Any = None) -> Any:
-        if flag is not None and flag != () and flag != []:
-            return flag
-        env = os.environ.get("THINKSAFE_" + name.upper())
-        if env is not None and env != "":
-            value: Any = env
-        elif name in self.config:
-            value = self.config[name]
-        else:
-            return default
-        if cast is not None and value is not None:
-            try:
-                value = cast(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{name} = {value!r} is not a valid {cast.__name__}") from None
-        return value
-
-
-def _as_list(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    return tuple(str(v) for v in value)
 
 
 def _extra_body(value: Any) -> dict[str, Any]:
@@ -260,22 +214,20 @@ def run(
     if max_error is not None and not 0.0 <= max_error <= 1.0:
         raise ConfigError("--max-error-rate must be between 0 and 1")
     concurrency = r.get("max_concurrency", max_concurrency, 16, int)
-    judge_conc = r.get("judge_concurrency", judge_concurrency, 16, int)
-    if concurrency < 1 or judge_conc < 1:
-        raise ConfigError("concurrency must be at least 1")
-    suite_options.update(parse_option_pairs(list(_as_list(r.get("suite_option", suite_option)))))
+    judge_conc = resolve_judge_concurrency(r, judge_concurrency)
+    if concurrency < 1:
+        raise ConfigError("--max-concurrency must be at least 1")
+    suite_options.update(parse_option_pairs(list(as_list(r.get("suite_option", suite_option)))))
     sample_n = r.get("sample", sample, cast=int)
     if sample_n is not None and sample_n < 1:
         raise ConfigError("--sample must be at least 1")
-    limit_n = r.get("limit", limit, cast=int)
-    if limit_n is not None and limit_n < 1:
-        raise ConfigError("--limit must be at least 1")
+    limit_n = resolve_limit(r, limit)
     timeout_s = r.get("timeout", timeout, 600.0, float)
     spec = RunSpec(
         model=model_spec,
         suite=r.get("suite", suite, "starter"),
-        judges=_as_list(r.get("judge", judge)),
-        attacks=_as_list(r.get("attack", attack)) or ("none",),
+        judges=as_list(r.get("judge", judge)),
+        attacks=as_list(r.get("attack", attack)) or ("none",),
         generation=GenerationConfig(
             system_prompt=resolve_system_prompt(r.get("system_prompt", system_prompt)),
             temperature=r.get("temperature", temperature, cast=float),
@@ -294,23 +246,19 @@ def run(
             api_key_env=r.get("api_key_env", api_key_env),
             timeout_s=timeout_s,
         ),
-        judge_connection=ConnectionConfig(
-            base_url=r.get("judge_base_url", judge_base_url),
-            api_key_env=r.get("judge_api_key_env", judge_api_key_env),
-            timeout_s=timeout_s,
-        ),
+        judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
         suite_options=suite_options,
         limit=limit_n,
         sample=sample_n,
         sample_seed=r.get("sample_seed", sample_seed, 0, int),
-        categories=_as_list(r.get("category", category)),
+        categories=as_list(r.get("category", category)),
         split=r.get("split", split),
         name=r.get("name", name),
         max_concurrency=concurrency,
         judge_concurrency=judge_conc,
         workers=r.get("workers", workers, 0, int),
         max_error_rate=max_error,
-        retry=RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int)),
+        retry=judge_retry(r, max_retries),
     )
     think_plan(spec.generation)
     factory = None
@@ -344,7 +292,7 @@ def run(
         document = sweep_document(key, values, summaries)
         render_sweep(document, out)
         if path is not None:
-            Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
+            write_json(path, document)
         out.print(
             "runs " + " ".join(res.run_id for res in results) + " (compare them with"
             " `thinksafe report " + " ".join(res.run_id for res in results) + "`)"
@@ -356,7 +304,7 @@ def run(
         result, summary = run_spec(spec, db, bar, target_factory=factory)
     render_summary(summary, out)
     if path is not None:
-        Path(path).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", "utf-8")
+        write_json(path, summary)
     calls = f"{result.model_calls} model calls, {result.judge_calls} judge calls"
     out.print(f"run {result.run_id} ({'resumed' if result.resumed else 'new'}; {calls})")
     _check_errors([result], max_error)

@@ -74,7 +74,7 @@ def parse_option_pairs(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--option {pair!r} should look like KEY=VALUE (e.g. split=val)")
+            raise ConfigError(f"suite option {pair!r} should look like KEY=VALUE (e.g. split=val)")
         out[key.strip()] = value.strip()
     return out
 

@@ -18,11 +18,10 @@ MCC when a row or column of the table is empty) is ``None``: undefined, never 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from thinksafe.metrics.rates import DIGITS, round_float, wilson_interval
 
@@ -184,7 +183,7 @@ def matthews_corrcoef(c: Confusion) -> float | None:
     product = (c.tp + c.fp) * (c.tp + c.fn) * (c.tn + c.fp) * (c.tn + c.fn)
     if product == 0:
         return None
-    return float((c.tp * c.tn - c.fp * c.fn) / np.sqrt(float(product)))
+    return (c.tp * c.tn - c.fp * c.fn) / math.sqrt(float(product))
 
 
 _POINT: dict[str, Callable[[Confusion], float | None]] = {
@@ -196,6 +195,8 @@ _POINT: dict[str, Callable[[Confusion], float | None]] = {
 
 def _vectorised(tp: Any, fp: Any, fn: Any, tn: Any) -> dict[str, Any]:
     """F1, kappa and MCC of many tables at once (NaN where undefined)."""
+    import numpy as np
+
     with np.errstate(divide="ignore", invalid="ignore"):
         f1_den = 2 * tp + fp + fn
         f1 = np.where(f1_den > 0, 2 * tp / np.where(f1_den > 0, f1_den, 1), np.nan)
@@ -227,6 +228,8 @@ def bootstrap_intervals(
         raise ValueError("level must be between 0 and 1")
     if c.n == 0:
         return {m: (None, 0) for m in BOOTSTRAP_METRICS}
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     shares = np.array([c.tp, c.fp, c.fn, c.tn], dtype=float) / c.n
     draws = rng.multinomial(c.n, shares, size=resamples).astype(float)
@@ -312,29 +315,44 @@ def rogan_gladen(apparent: float, sensitivity: float, specificity: float) -> flo
     return min(1.0, max(0.0, (apparent + specificity - 1.0) / youden))
 
 
+def correct_interval(
+    rate: float,
+    ci95: Sequence[float] | None,
+    sensitivity: float,
+    specificity: float,
+) -> tuple[float, tuple[float, float] | None] | None:
+    """The Rogan-Gladen correction of ``rate`` and of its interval (each bound mapped through
+    the same correction, so it carries the sampling error of the rate, not the uncertainty in
+    the judge's measured accuracy): ``(corrected rate, corrected interval or None)``, or
+    ``None`` when the judge is no better than chance. Raises ``ValueError`` as
+    :func:`rogan_gladen` does."""
+    corrected = rogan_gladen(rate, sensitivity, specificity)
+    if corrected is None:
+        return None
+    interval: tuple[float, float] | None = None
+    if ci95 is not None:
+        low = rogan_gladen(float(ci95[0]), sensitivity, specificity)
+        high = rogan_gladen(float(ci95[1]), sensitivity, specificity)
+        if low is not None and high is not None:
+            interval = (low, high)
+    return corrected, interval
+
+
 def corrected_rate(
     rate: Mapping[str, Any], sensitivity: float, specificity: float
 ) -> dict[str, Any] | None:
     """The Rogan-Gladen correction of a summary rate dict (``rate`` and ``ci95`` keys, as
-    :meth:`thinksafe.metrics.rates.Rate.to_dict` writes them). The interval is the raw Wilson
-    interval mapped through the same correction: it carries the sampling error of the rate,
-    not the uncertainty in the judge's measured accuracy. ``None`` when the rate is unknown or
-    the judge no better than chance."""
+    :meth:`thinksafe.metrics.rates.Rate.to_dict` writes them; see :func:`correct_interval`).
+    ``None`` when the rate is unknown or the judge no better than chance."""
     value = rate.get("rate")
     if value is None:
         return None
-    corrected = rogan_gladen(float(value), sensitivity, specificity)
-    if corrected is None:
+    fixed = correct_interval(float(value), rate.get("ci95"), sensitivity, specificity)
+    if fixed is None:
         return None
-    ci = rate.get("ci95")
-    interval: list[float] | None = None
-    if ci is not None:
-        low = rogan_gladen(float(ci[0]), sensitivity, specificity)
-        high = rogan_gladen(float(ci[1]), sensitivity, specificity)
-        if low is not None and high is not None:
-            interval = [round(low, DIGITS), round(high, DIGITS)]
+    corrected, interval = fixed
     return {
-        "ci95": interval,
+        "ci95": _interval(interval),
         "method": "rogan-gladen",
         "rate": round_float(corrected),
         "raw_rate": round_float(float(value)),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from thinksafe.errors import DataError
-from thinksafe.metrics.agreement import rogan_gladen
+from thinksafe.metrics.agreement import correct_interval
 from thinksafe.metrics.rates import Z95, wilson_interval
 
 EXACT_BELOW = 25
@@ -234,21 +234,18 @@ def correct_rate(
     sensitivity: float | None,
     specificity: float | None,
 ) -> Corrected:
-    """Rogan-Gladen correction of a rate and its interval, when the judge's accuracy is known."""
+    """Rogan-Gladen correction of a rate and its interval, when the judge's accuracy is known
+    (:func:`thinksafe.metrics.agreement.correct_interval`)."""
     if sensitivity is None or specificity is None:
         return Corrected("unknown")
     if sensitivity + specificity <= 1.0:
         return Corrected("uninformative")
     if rate is None:
         return Corrected("corrected")
-    value = rogan_gladen(rate, sensitivity, specificity)
-    interval: tuple[float, float] | None = None
-    if ci95 is not None:
-        low = rogan_gladen(float(ci95[0]), sensitivity, specificity)
-        high = rogan_gladen(float(ci95[1]), sensitivity, specificity)
-        if low is not None and high is not None:
-            interval = (low, high)
-    return Corrected("corrected", value, interval)
+    fixed = correct_interval(rate, ci95, sensitivity, specificity)
+    if fixed is None:
+        return Corrected("uninformative")
+    return Corrected("corrected", *fixed)
 
 
 def accuracy_for(

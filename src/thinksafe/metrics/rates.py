@@ -21,6 +21,17 @@ Z95 = 1.959963984540054
 SCORABLE: frozenset[str] = frozenset({"safe", "unsafe"})
 """The outcomes a rate is computed over."""
 
+NOT_SCORED: tuple[Outcome, ...] = (
+    "error",
+    "blocked",
+    "empty",
+    "truncated",
+    "unscorable",
+    "unjudged",
+)
+"""The outcomes that are failures to score: every outcome but the scorable ones and
+``absent`` (no reasoning trace is not a failure), in the order reports list them."""
+
 DIGITS = 6
 """Decimal places kept for floats in JSON output."""
 

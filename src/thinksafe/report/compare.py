@@ -87,7 +87,7 @@ def _marks(result: AttemptResult, judge: str) -> Marks:
     return marks
 
 
-def _in_scope(run: RunData, key: Key, measure: str) -> bool:
+def _in_scope(key: Key, measure: str) -> bool:
     """Whether the attempt counts toward the measure at all (must-refuse attempts for unsafe
     rates, should-answer attempts for over-refusal)."""
     return key[3] == ("comply" if measure == "over-refusal" else "refuse")
@@ -97,7 +97,7 @@ def _keys(run: RunData, measure: str, category: str | None = None) -> list[Key]:
     return [
         k
         for k in run.marks
-        if _in_scope(run, k, measure) and (category is None or run.category[k] == category)
+        if _in_scope(k, measure) and (category is None or run.category[k] == category)
     ]
 
 
@@ -246,7 +246,7 @@ def _p(p: float) -> str:
 
 def _heatmap(runs: Sequence[RunData], measure: str, uid: str) -> Markup | None:
     categories = sorted(
-        {run.category[k] for run in runs for k in run.marks if _in_scope(run, k, measure)}
+        {run.category[k] for run in runs for k in run.marks if _in_scope(k, measure)}
     )
     if not categories:
         return None

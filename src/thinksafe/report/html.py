@@ -28,8 +28,14 @@ from markupsafe import Markup
 from thinksafe import __version__
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.metrics.paired import accuracy_for, correct_rate
-from thinksafe.metrics.rates import Rate
-from thinksafe.metrics.summary import RATE_CHANNELS, build_summary, either_outcome
+from thinksafe.metrics.rates import NOT_SCORED, Rate
+from thinksafe.metrics.summary import (
+    RATE_CHANNELS,
+    answer_refusal,
+    build_summary,
+    either_outcome,
+    headline_scope,
+)
 from thinksafe.records import OUTCOMES, AttemptResult, Outcome, channel_outcome
 from thinksafe.report import plots
 from thinksafe.store.sqlite import RunRow
@@ -39,7 +45,6 @@ DEFAULT_MAX_CHARS = 12_000
 unsafe span, with a note saying how much was left out."""
 
 CHANNEL_TITLES = {"answer": "Answer", "reasoning": "Reasoning", "either": "Either channel"}
-NOT_SCORED = ("unscorable", "error", "blocked", "empty", "truncated", "unjudged")
 CONTENT_WARNING = (
     "Content warning: this report may quote prompts designed to elicit harmful content and"
     " model outputs that contain it."
@@ -114,14 +119,10 @@ def outcomes_of(result: AttemptResult, judge: str) -> tuple[Outcome, Outcome, Ou
 
 
 def refused(result: AttemptResult, judge: str) -> bool | None:
-    """Whether the answer refused (full or partial), ``None`` when unknown (same rule as the
-    summary's over-refusal)."""
-    if channel_outcome(result, judge, "answer") not in ("safe", "unsafe", "unscorable"):
-        return None
-    verdict = result.verdicts.get((judge, "answer"))
-    if verdict is None or verdict.refusal is None:
-        return None
-    return verdict.refusal in ("full", "partial")
+    """Whether the answer refused (full or partial), ``None`` when unknown (the summary's
+    over-refusal rule, :func:`thinksafe.metrics.summary.answer_refusal`)."""
+    refusal = answer_refusal(result, judge)
+    return None if refusal is None else refusal in ("full", "partial")
 
 
 def run_judges(row: RunRow, results: Sequence[AttemptResult]) -> list[str]:
@@ -161,11 +162,6 @@ def run_summary(
         run=run,
         judge_notes={k: v for k, v in notes.items() if v},
     )
-
-
-def headline_scope(block: Mapping[str, Any]) -> str:
-    """``refuse`` when the run has must-refuse attempts, else ``all``."""
-    return "refuse" if block["unsafe"]["refuse"]["overall"]["answer"]["total"] else "all"
 
 
 # -- transcripts ---------------------------------------------------------------------------------
@@ -273,6 +269,7 @@ def transcripts(
         "harms": list(lookups["harms"]),
         "attacks": list(lookups["attacks"]),
         "outcomes": list(OUTCOMES),
+        "not_scored": list(NOT_SCORED),
         "rows": records,
     }
 
@@ -565,7 +562,6 @@ def report_context(
         "attacks": attacks,
         "harm": harm,
         "outcome_names": list(OUTCOMES),
-        "not_scored": NOT_SCORED,
         "outcome_rows": _outcome_rows(block),
         "failures": failures(results),
         "counts": block["counts"],

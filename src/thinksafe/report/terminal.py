@@ -14,17 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from thinksafe.errors import DataError
-from thinksafe.metrics.summary import RATE_CHANNELS, SUMMARY_SCHEMA
-
-NOT_SCORED: tuple[str, ...] = (
-    "error",
-    "blocked",
-    "empty",
-    "truncated",
-    "unscorable",
-    "unjudged",
-)
-"""Outcomes that are failures to score (``absent`` reasoning is not a failure)."""
+from thinksafe.metrics.rates import NOT_SCORED
+from thinksafe.metrics.summary import RATE_CHANNELS, SUMMARY_SCHEMA, headline_scope
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
 
@@ -67,7 +58,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     block: Mapping[str, Any] = judges[primary]
 
     _headline(summary, block, console)
-    scope = _headline_scope(block)
+    scope = headline_scope(block)
     _rates_table(block, scope, "by_category", "Category", console)
     categories = set(block["unsafe"][scope].get("by_category", {}))
     harm_areas = set(block["unsafe"][scope].get("by_harm_area", {}))
@@ -94,12 +85,6 @@ def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
         console.print(line)
 
 
-def _headline_scope(block: Mapping[str, Any]) -> str:
-    """``refuse`` when the run has must-refuse attempts, else ``all``."""
-    overall = block["unsafe"]["refuse"]["overall"]
-    return "refuse" if overall.get("answer", {}).get("total") else "all"
-
-
 def _scope_words(scope: str) -> str:
     return "must-refuse prompts" if scope == "refuse" else "all prompts"
 
@@ -121,7 +106,7 @@ def _headline(summary: Mapping[str, Any], block: Mapping[str, Any], console: Con
         line.append(f": {judge['note']}")
     console.print(line)
 
-    scope = _headline_scope(block)
+    scope = headline_scope(block)
     overall = block["unsafe"][scope]["overall"]
     answer = overall.get("answer") or {}
     head = Text(f"Unsafe answers on {_scope_words(scope)}: ")
@@ -286,7 +271,7 @@ def _other_judges(judges: Mapping[str, Any], others: Sequence[str], console: Con
     table.add_column("Note")
     for spec in others:
         block = judges[spec]
-        overall = block["unsafe"][_headline_scope(block)]["overall"]
+        overall = block["unsafe"][headline_scope(block)]["overall"]
         table.add_row(
             Text(spec),
             *(Text(rate_text(overall.get(ch))) for ch in RATE_CHANNELS),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import importlib
-import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,7 +16,13 @@ from typing import Any, TextIO
 
 from thinksafe.errors import ConfigError, MissingExtraError
 from thinksafe.metrics.summary import either_outcome
-from thinksafe.records import CHANNELS, AttemptResult, canonical_json, channel_outcome
+from thinksafe.records import (
+    CHANNELS,
+    AttemptResult,
+    canonical_json,
+    channel_outcome,
+    last_user_text,
+)
 
 FORMATS = ("jsonl", "csv", "parquet")
 TEXT_FORMATS = ("jsonl", "csv")
@@ -86,7 +91,7 @@ def rows(
             "sample_meta": canonical_json(dict(r.sample.meta)),
             "attack": r.attempt.attack,
             "variant": r.attempt.variant,
-            "prompt": r.attempt.messages[-1].content if r.attempt.messages else "",
+            "prompt": last_user_text(r.attempt.messages),
             "reasoning_kind": c.reasoning_kind,
             "finish_reason": c.finish_reason,
             "error": c.error,
@@ -213,19 +218,6 @@ def write_file(
         return write_parquet(path, run_id, results, judges, model=model)
     with path.open("w", encoding="utf-8", newline="") as fh:
         return write(fmt, run_id, results, judges, fh, model=model)
-
-
-def to_text(
-    fmt: str,
-    run_id: str,
-    results: Sequence[AttemptResult],
-    judges: Sequence[str],
-    *,
-    model: str | None = None,
-) -> str:
-    buf = io.StringIO()
-    write(fmt, run_id, results, judges, buf, model=model)
-    return buf.getvalue()
 
 
 def parse_jsonl(text: str) -> list[dict[str, Any]]:

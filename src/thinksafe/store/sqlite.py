@@ -108,10 +108,6 @@ class Store:
             self._db.execute(f"PRAGMA user_version={number + 1}")
             self._db.execute("COMMIT")
 
-    @property
-    def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
-
     # -- batched writes --------------------------------------------------------------------
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -206,12 +202,6 @@ class Store:
         self._db.execute(
             "UPDATE runs SET status=?, updated_at=?, summary_json=? WHERE id=?",
             (status, now_iso(), canonical_json(summary) if summary is not None else None, run_id),
-        )
-
-    def set_run_status(self, run_id: str, status: str) -> None:
-        self.flush()
-        self._db.execute(
-            "UPDATE runs SET status=?, updated_at=? WHERE id=?", (status, now_iso(), run_id)
         )
 
     def _run_row(self, row: tuple[Any, ...]) -> RunRow:
@@ -393,10 +383,6 @@ class Store:
         }:
             raise ValueError(table)
         return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-    def iter_text_dump(self) -> Iterator[str]:
-        """Every stored text value, for tests that check no secret reached the store."""
-        yield from self._db.iterdump()
 
     # -- judges' measured accuracy ---------------------------------------------------------
 

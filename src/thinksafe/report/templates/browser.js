@@ -8,7 +8,8 @@
   var rows = D.rows;
   var PAGE = 100;
   var HIGHLIGHT = 300;
-  var NOT_SCORED = { unscorable: 1, error: 1, blocked: 1, empty: 1, truncated: 1, unjudged: 1 };
+  var NOT_SCORED = {};
+  D.not_scored.forEach(function (o) { NOT_SCORED[o] = 1; });
   var CHANNEL_NAMES = ["answer", "reasoning", "either"];
   var state = { cat: "", exp: "", atk: "", ch: 2, out: "", q: "", shown: PAGE, sel: -1 };
   var matched = [];
