@@ -2,9 +2,10 @@
 
 FILE is a labelled transcript file of your own (``--label-column``) or a registered labelled set
 (``xstest-completions``, ``do-not-answer``, ``jbb-judge-comparison``,
-``harmbench-classifier-val``; ``NAME@PATH`` for a local copy). Our judges (``--judge``) read the
-responses through the engine, cached in the store; published verdicts already in the file
-(``--prediction-column``) are compared on the same rows. See ``docs/judge-eval.md``.
+``harmbench-classifier-val``, ``thinksafe-traces``; ``NAME@PATH`` for a local copy). Our judges
+(``--judge``) read the responses through the engine, cached in the store; published verdicts
+already in the file (``--prediction-column``) are compared on the same rows, on the channel the
+set's labels describe unless ``--channel`` says otherwise. See ``docs/judge-eval.md``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from thinksafe.errors import ConfigError
 from thinksafe.labelled import load_labelled, split_spec
 from thinksafe.labelled.evaluate import (
     EVAL_CHANNELS,
+    EvalChannel,
     Labeller,
     accuracy_record,
     column_labeller,
@@ -68,8 +70,8 @@ def judge_eval(
         str,
         typer.Argument(
             help="A labelled transcript file, or a registered set: xstest-completions,"
-            " do-not-answer, jbb-judge-comparison, harmbench-classifier-val (NAME@PATH for a"
-            " local copy)."
+            " do-not-answer, jbb-judge-comparison, harmbench-classifier-val, thinksafe-traces"
+            " (NAME@PATH for a local copy)."
         ),
     ],
     judge_spec: Annotated[
@@ -96,8 +98,12 @@ def judge_eval(
         ),
     ] = None,
     channel: Annotated[
-        str, typer.Option(help="Channel our judges are measured on: answer, reasoning, either.")
-    ] = "answer",
+        str | None,
+        typer.Option(
+            help="Channel our judges are measured on: answer, reasoning, either (default: the"
+            " channel the set's labels describe; answer for files of your own)."
+        ),
+    ] = None,
     save_accuracy: Annotated[
         bool,
         typer.Option(
@@ -133,7 +139,7 @@ def judge_eval(
     """Measure judges against human labels: accuracy, precision, recall, F1, kappa, MCC, error
     rates and the confusion matrix, overall, per true class and per category."""
     r = Resolver(load_config_file(config))
-    if channel not in EVAL_CHANNELS:
+    if channel is not None and channel not in EVAL_CHANNELS:
         raise ConfigError(f"--channel must be one of {', '.join(EVAL_CHANNELS)}, got {channel!r}")
     if bootstrap < 1:
         raise ConfigError("--bootstrap must be at least 1")
@@ -165,6 +171,7 @@ def judge_eval(
         positive=positive_label or (),
         prediction_columns=columns,
     ).limited(limit_n)
+    measured: EvalChannel = dataset.channel if channel is None else channel
     judges = list(dict.fromkeys(as_list(r.get("judge", judge_spec))))
     if not judges and not columns:
         judges = [default_judge()]
@@ -178,7 +185,7 @@ def judge_eval(
         return evaluate(
             dataset,
             labellers,
-            channel=channel,
+            channel=measured,
             by_column=by_column,
             resamples=bootstrap,
             seed=BOOTSTRAP_SEED,
@@ -192,7 +199,7 @@ def judge_eval(
                 dataset,
                 judges,
                 db,
-                channel=channel,
+                channel=measured,
                 judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
                 judge_concurrency=concurrency,
                 retry=judge_retry(r, max_retries),

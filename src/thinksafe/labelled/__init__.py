@@ -1,13 +1,16 @@
 """Labelled sets: responses people have already judged, for measuring judges (``judge-eval``).
 
-Registered sets are looked up by name and loaded from their official remote copy, or with
-``NAME@PATH`` from a local copy in the official format:
+Registered sets are looked up by name and loaded from their official remote copy (or, for a
+set written for thinksafe, the copy shipped in the package), or with ``NAME@PATH`` from a local
+copy in the official format:
 
 - ``xstest-completions``: XSTest v2 completions, labelled full compliance / refusal / partial;
 - ``do-not-answer``: Do-Not-Answer responses of six models, labelled harmful or not, with the
   paper's GPT-4 and Longformer evaluators as prediction columns;
 - ``jbb-judge-comparison``: JailbreakBench's judge comparison set;
-- ``harmbench-classifier-val``: HarmBench's classifier validation set.
+- ``harmbench-classifier-val``: HarmBench's classifier validation set;
+- ``thinksafe-traces``: reasoning traces in DeepSeek-R1 shapes, written for thinksafe and
+  labelled by what the trace produces (measured on the reasoning channel, per shape).
 
 Anything else is read as a labelled transcript file of your own (:mod:`.file`). A module is
 imported only when its set is used.
@@ -37,6 +40,7 @@ SETS: dict[str, str] = {
     "do-not-answer": "thinksafe.labelled.donotanswer",
     "jbb-judge-comparison": "thinksafe.labelled.jbb",
     "harmbench-classifier-val": "thinksafe.labelled.harmbench",
+    "thinksafe-traces": "thinksafe.labelled.traces",
 }
 """Registered labelled sets: name -> module (which defines ``INFO``)."""
 

@@ -19,6 +19,7 @@ from thinksafe.suites.official import require_in_folder
 from thinksafe.transcripts import Transcript
 
 Truth = Literal["safe", "unsafe"]
+SetChannel = Literal["answer", "reasoning", "either"]
 
 UNSAFE_VALUES: frozenset[str] = frozenset(
     {"unsafe", "harmful", "1", "1.0", "yes", "y", "true", "t", "positive", "jailbroken"}
@@ -115,6 +116,8 @@ class LabelledSet:
     label_rule: str
     predictions: Mapping[str, str] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    channel: SetChannel = "answer"
+    """The channel the labels describe: what ``judge-eval`` measures unless told otherwise."""
 
     def limited(self, limit: int | None) -> LabelledSet:
         """The first ``limit`` items (all when ``None``)."""
@@ -127,6 +130,7 @@ class LabelledSet:
             self.label_rule,
             self.predictions,
             self.provenance,
+            self.channel,
         )
 
 
