@@ -52,7 +52,9 @@ JudgeConcurrencyOption = Annotated[
     int | None, typer.Option(help="Concurrent calls per judge (16).")
 ]
 JudgeTimeoutOption = Annotated[float | None, typer.Option(help="Seconds per judge request (600).")]
-JudgeRetriesOption = Annotated[int | None, typer.Option(help="Tries per judge call (6).")]
+JudgeRetriesOption = Annotated[
+    int | None, typer.Option(help="Retries of a failed judge call; 0 for none (5).")
+]
 
 # --- transcript columns (judge, judge-eval) ---------------------------------------------------
 
@@ -158,6 +160,12 @@ def judge_connection(
     )
 
 
+DEFAULT_RETRIES = 5
+
+
 def judge_retry(r: Resolver, max_retries: int | None) -> RetryPolicy:
-    """``--max-retries`` (6 tries per call by default)."""
-    return RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int))
+    """``--max-retries``: retries after a call's first try (5 by default, 0 for none)."""
+    retries: int = r.get("max_retries", max_retries, DEFAULT_RETRIES, int)
+    if retries < 0:
+        raise ConfigError("--max-retries must be 0 (no retries) or more")
+    return RetryPolicy(max_attempts=retries + 1)

@@ -430,7 +430,8 @@ class OpenAITarget:
             message = self._key_problem(status)
         elif status == 404:
             message = (
-                f"model not found on the server: {self.model} at {self.base_url} (HTTP 404);"
+                f"model not found on the server: {self.model} at {self.base_url}"
+                f" (HTTP 404{suffix});"
                 " check the model name and --base-url"
             )
         elif status == 400:
