@@ -94,19 +94,34 @@ class Store:
     # -- schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
+        """Bring the schema up to date. Each step reads the version and applies the next
+        migration inside one write transaction, so processes opening a new store at once
+        create it once (the others wait, then find it made)."""
+        while True:
+            version = self._version()
+            if version >= SCHEMA_VERSION:
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._version()
+                if version < SCHEMA_VERSION:
+                    for statement in MIGRATIONS[version].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version={version + 1}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _version(self) -> int:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise DataError(
                 f"{self.path} was written by a newer thinksafe (schema {version});"
                 " upgrade thinksafe to read it"
             )
-        for number in range(version, SCHEMA_VERSION):
-            self._db.execute("BEGIN IMMEDIATE")
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version={number + 1}")
-            self._db.execute("COMMIT")
+        return version
 
     # -- batched writes --------------------------------------------------------------------
 
@@ -131,7 +146,7 @@ class Store:
                 groups[-1][1].append(params)
             else:
                 groups.append((sql, [params]))
-        self._db.execute("BEGIN")
+        self._db.execute("BEGIN IMMEDIATE")
         try:
             for sql, rows in groups:
                 self._db.executemany(sql, rows)
@@ -165,17 +180,19 @@ class Store:
     ) -> bool:
         """Create the run (or reopen it). Returns True when the run already existed."""
         now = now_iso()
-        existed = self.get_run(run_id) is not None
-        self._db.execute("BEGIN")
+        # One write transaction from the look-up on: another process starting the same run
+        # at the same moment waits, then finds it.
+        self._db.execute("BEGIN IMMEDIATE")
         try:
+            existed = self.get_run(run_id) is not None
             if existed:
                 self._db.execute(
                     "UPDATE runs SET status='running', updated_at=? WHERE id=?", (now, run_id)
                 )
             else:
                 self._db.execute(
-                    "INSERT INTO runs (id, name, created_at, updated_at, status, model, suite,"
-                    " spec_json) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                    "INSERT OR IGNORE INTO runs (id, name, created_at, updated_at, status,"
+                    " model, suite, spec_json) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
                     (run_id, name, now, now, model, suite, canonical_json(spec)),
                 )
             self._db.executemany(
