@@ -14,7 +14,6 @@ from thinksafe.cli import suites as _suites  # noqa: F401
 from thinksafe.cli.app import app
 from thinksafe.errors import UserError
 
-
 # Commands whose work is kept in the store as it is done, so running them again resumes.
 RESUMABLE = frozenset({"run", "judge", "judge-eval"})
 INTERRUPTED = 130
