@@ -9,6 +9,8 @@ is printed, :func:`printable` replaces control characters by visible ``\\xNN`` e
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -40,3 +42,21 @@ def literal(text: object, *, newlines: bool = True) -> str:
 def cell(text: object) -> Text:
     """A table cell that shows ``text`` literally (no markup, no control characters)."""
     return Text(printable(text, newlines=False))
+
+
+T = TypeVar("T")
+
+
+def shown_literally(value: T) -> T:
+    """``value`` (a JSON-like document: mappings, lists, text) with every text, keys included,
+    made :func:`printable` on one line, for rendering with rich ``Text`` objects."""
+    out: Any
+    if isinstance(value, str):
+        out = printable(value, newlines=False)
+    elif isinstance(value, Mapping):
+        out = {shown_literally(k): shown_literally(v) for k, v in value.items()}
+    elif isinstance(value, (list, tuple)):
+        out = [shown_literally(v) for v in value]
+    else:
+        out = value
+    return out  # type: ignore[no-any-return]

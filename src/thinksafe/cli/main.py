@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 from thinksafe.cli import export as _export  # noqa: F401  (registers the command)
@@ -43,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        print(
+            f"error: the store cannot be read or written ({exc}); if it is damaged, recover it"
+            " with `sqlite3 PATH .recover` or pass --store with another path",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return _interrupted(args)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_existing_store
+from thinksafe.cli.app import app, check_output, open_existing_store
 from thinksafe.cli.options import StoreOption
 from thinksafe.errors import ConfigError
 from thinksafe.evaluate import stored_accuracy
@@ -93,6 +93,7 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a run, or compare several runs side by side."""
+    check_output(output, "--output")
     accuracy = _load_accuracy(judge_accuracy)
     with open_existing_store(store) as db:
         rows = [db.find_run(ref) for ref in runs]

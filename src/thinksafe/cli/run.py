@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
+from thinksafe.cli.app import app, check_output, open_store, stderr, stdout, write_json
 from thinksafe.cli.failures import report_failures
 from thinksafe.cli.options import (
     ConfigOption,
@@ -283,6 +283,7 @@ def run(
     sweep_text = r.get("sweep", sweep)
     out = stdout()
     path = r.get("json", json_path)
+    check_output(path, "--json")
     if sweep_text:
         key, values = parse_sweep(sweep_text)
         results, summaries = [], []

@@ -8,6 +8,7 @@ from rich.table import Table
 from thinksafe.cli.app import app, open_existing_store, stdout
 from thinksafe.cli.options import RunArgument, StoreOption
 from thinksafe.report.terminal import render_summary
+from thinksafe.text import cell
 
 
 @app.command()
@@ -18,10 +19,20 @@ def runs(
     with open_existing_store(store) as db:
         rows = db.list_runs()
     table = Table(title=f"{len(rows)} runs")
-    for col in ("run", "name", "model", "suite", "status", "updated"):
-        table.add_column(col)
+    table.add_column("run", no_wrap=True)
+    for col in ("name", "model", "suite"):
+        table.add_column(col, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("updated", overflow="fold")
     for row in rows:
-        table.add_row(row.id, row.name or "", row.model, row.suite, row.status, row.updated_at)
+        table.add_row(
+            row.id,
+            cell(row.name or ""),
+            cell(row.model),
+            cell(row.suite),
+            row.status,
+            row.updated_at,
+        )
     stdout().print(table)
 
 

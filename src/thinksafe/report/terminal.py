@@ -16,6 +16,7 @@ from rich.text import Text
 from thinksafe.errors import DataError
 from thinksafe.metrics.rates import NOT_SCORED
 from thinksafe.metrics.summary import RATE_CHANNELS, SUMMARY_SCHEMA, headline_scope
+from thinksafe.text import shown_literally
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
 
@@ -51,6 +52,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
             f"this is not a {SUMMARY_SCHEMA} summary (schema {schema!r}); "
             "re-create it with a matching version of thinksafe"
         )
+    summary = shown_literally(summary)
     judges: Mapping[str, Any] = summary.get("judges") or {}
     primary = str(summary.get("primary_judge"))
     if primary not in judges:

@@ -71,25 +71,72 @@ class Store:
         *,
         batch_size: int = 256,
         batch_age_s: float = 0.5,
+        readonly: bool = False,
     ) -> None:
         self.path = str(path)
+        self.readonly = readonly
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = self._connect()
         except sqlite3.Error as exc:
             raise DataError(f"cannot open store {self.path}: {exc}; pass --store PATH") from None
         self._db.execute("PRAGMA busy_timeout=10000")
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as exc:
-            raise DataError(
-                f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
-            ) from None
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        if readonly:
+            self._check_readable()
+        else:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as exc:
+                raise DataError(
+                    f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
+                ) from None
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
         self._batch_size = batch_size
         self._batch_age_s = batch_age_s
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._oldest_pending = 0.0
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.readonly:
+            return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        uri = Path(self.path).resolve().as_uri()
+        db = sqlite3.connect(
+            uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL store in a folder this process cannot write: no shared-memory file can be
+            # made, so read the file as it stands (nothing else can be writing to it).
+            db.close()
+            db = sqlite3.connect(
+                uri + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False
+            )
+        return db
+
+    def _check_readable(self) -> None:
+        try:
+            version = self._version()
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError as exc:
+            raise DataError(
+                f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
+            ) from None
+        if "runs" not in tables or version < SCHEMA_VERSION:
+            raise DataError(
+                f"{self.path} is read-only and not a store of this thinksafe version (schema"
+                f" {version}, wanted {SCHEMA_VERSION}); open it once where it can be written"
+            )
+
+    def damage(self) -> str | None:
+        """What SQLite's quick check finds wrong with the file, or ``None`` when it is
+        sound."""
+        try:
+            rows = self._db.execute("PRAGMA quick_check(3)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        problems = [str(r[0]) for r in rows if r and r[0] != "ok"]
+        return "; ".join(problems) or None
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -138,6 +185,8 @@ class Store:
     def flush(self) -> None:
         if not self._pending:
             return
+        if self.readonly:
+            raise DataError(f"{self.path} was opened read-only; it cannot be written")
         pending, self._pending = self._pending, []
         # Consecutive writes of one statement go in one executemany; order is kept.
         groups: list[tuple[str, list[tuple[Any, ...]]]] = []
