@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -33,6 +34,11 @@ def _stored_accuracy(db: Store, row: RunRow, judge: str | None) -> dict[str, Any
         source += f" ({found['saved_at']})"
     entry = {"sensitivity": found["sensitivity"], "specificity": found["specificity"]}
     return {spec: {channel: {**entry, "source": source}}}
+
+
+def shown(row: RunRow) -> RunRow:
+    """``row`` with the status a reader should see (``interrupted`` for a killed run)."""
+    return dataclasses.replace(row, status=row.shown_status)
 
 
 def _load_accuracy(path: Path | None) -> dict[str, Any] | None:
@@ -96,7 +102,7 @@ def report(
     check_output(output, "--output")
     accuracy = _load_accuracy(judge_accuracy)
     with open_existing_store(store) as db:
-        rows = [db.find_run(ref) for ref in runs]
+        rows = [shown(db.find_run(ref)) for ref in runs]
         if len({row.id for row in rows}) != len(rows):
             raise ConfigError("the same run is named twice; give distinct runs to compare")
         loaded = [(row, db.load_results(row.id)) for row in rows]

@@ -7,8 +7,10 @@ the next run recomputes; primary keys make every write idempotent, so nothing is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,10 @@ from thinksafe.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_PATH = "thinksafe.db"
 _CHUNK = 500
+# A running run's process stamps it every HEARTBEAT_S seconds; a run marked running whose
+# stamp is older than STALE_S was killed (its process can no longer stamp it).
+HEARTBEAT_S = 2.0
+STALE_S = 20.0
 
 
 _clock: list[Any] = [0.0, ""]
@@ -55,6 +61,69 @@ class RunRow:
     suite: str
     spec: dict[str, Any]
     summary: dict[str, Any] | None
+
+    @property
+    def shown_status(self) -> str:
+        """``status``, except that a run left ``running`` by a process that no longer runs
+        (no heartbeat for :data:`STALE_S` seconds) is ``interrupted``."""
+        if self.status != "running":
+            return self.status
+        try:
+            stamp = datetime.fromisoformat(self.updated_at)
+        except ValueError:
+            return self.status
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        age = (datetime.now(timezone.utc) - stamp).total_seconds()
+        return "interrupted" if age > STALE_S else self.status
+
+
+RESUME_HINT = "run the same command again to resume it"
+
+
+class _Heartbeat:
+    """A thread that stamps the store's running runs (own connection), so that readers can
+    tell a live run from one whose process was killed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.runs: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run_id: str) -> None:
+        self.runs.add(run_id)
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._beat, name="thinksafe-heartbeat", daemon=True
+            )
+            self._thread.start()
+
+    def discard(self, run_id: str) -> None:
+        self.runs.discard(run_id)
+        if not self.runs:
+            self.stop()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
+
+    def _beat(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=HEARTBEAT_S)
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                for run_id in list(self.runs):
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute(
+                            "UPDATE runs SET updated_at=? WHERE id=? AND status='running'",
+                            (stamp, run_id),
+                        )
+        finally:
+            db.close()
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -95,6 +164,7 @@ class Store:
         self._batch_age_s = batch_age_s
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._oldest_pending = 0.0
+        self._heartbeat = _Heartbeat(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         if not self.readonly:
@@ -205,6 +275,7 @@ class Store:
         self._db.execute("COMMIT")
 
     def close(self) -> None:
+        self._heartbeat.stop()
         self.flush()
         self._db.close()
 
@@ -261,9 +332,11 @@ class Store:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        self._heartbeat.add(run_id)
         return existed
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any] | None) -> None:
+        self._heartbeat.discard(run_id)
         self.flush()
         self._db.execute(
             "UPDATE runs SET status=?, updated_at=?, summary_json=? WHERE id=?",
