@@ -94,7 +94,49 @@ def load_config_file(path: Path | None) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of option: value")
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
+    config = {str(k).replace("-", "_"): v for k, v in data.items()}
+    _refuse_unknown(config, path)
+    return config
+
+
+def _current_context() -> Any:
+    """The running command's click context (Typer may bundle its own click), or ``None``."""
+    import importlib
+
+    for name in ("typer._click.globals", "click.globals"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        ctx = module.get_current_context(silent=True)
+        if ctx is not None:
+            return ctx
+    return None
+
+
+def _refuse_unknown(config: dict[str, Any], path: Path) -> None:
+    """Refuse keys that name no option of the running command (a typo would be ignored)."""
+    import difflib
+
+    ctx = _current_context()
+    if ctx is None:
+        return
+    known: set[str] = set()
+    for param in ctx.command.params:
+        if param.name:
+            known.add(param.name)
+        for opt in [*param.opts, *param.secondary_opts]:
+            if opt.startswith("--"):
+                known.add(opt[2:].replace("-", "_"))
+    known.discard("config")
+    for key in config:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"config file {path}: unknown option {key!r}{hint}; use the names of"
+                f" `thinksafe {ctx.info_name} --help` without the leading --"
+            )
 
 
 class Resolver:
