@@ -22,6 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: it wraps at word boundaries on any width (the boxed layout cut option help
+    # mid-word on an 80-column terminal)
+    rich_markup_mode=None,
 )
 
 
