@@ -112,7 +112,10 @@ class _Heartbeat:
             thread.join()
 
     def _beat(self) -> None:
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=HEARTBEAT_S)
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=HEARTBEAT_S)
+        except sqlite3.Error:
+            return  # readers will see the run as interrupted after a while; nothing is lost
         try:
             while not self._stop.wait(HEARTBEAT_S):
                 stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
