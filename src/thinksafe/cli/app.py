@@ -38,6 +38,9 @@ def open_store(flag: Path | None) -> Store:
     return Store(store_path(flag))
 
 
+CHECK_MAX_BYTES = 256 * 1024 * 1024
+
+
 def open_existing_store(flag: Path | None) -> Store:
     """A store to read from: opened read-only where this process cannot write it (a read-only
     folder or file), with a warning on stderr when SQLite finds the file damaged."""
@@ -47,7 +50,9 @@ def open_existing_store(flag: Path | None) -> Store:
     folder = Path(path).resolve().parent
     writable = os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
     store = Store(path, readonly=not writable)
-    problem = store.damage()
+    # SQLite's check reads the whole file: done for stores up to CHECK_MAX_BYTES (a damaged
+    # page in a larger one still ends in one line, when it is read)
+    problem = store.damage() if Path(path).stat().st_size <= CHECK_MAX_BYTES else None
     if problem is not None:
         stderr().print(
             f"warning: the store {literal(path)} is damaged ({literal(problem)}); what is read"
