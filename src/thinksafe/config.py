@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+from thinksafe.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,14 @@ class GenerationConfig:
     think_mode: str | None = None
     think_budget: int | None = None
     min_think_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature is not None and not self.temperature >= 0.0:
+            raise ConfigError(f"--temperature must be 0 or more, got {self.temperature:g}")
+        if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
+            raise ConfigError(f"--top-p must be above 0 and at most 1, got {self.top_p:g}")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ConfigError(f"--max-tokens must be at least 1, got {self.max_tokens}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,5 +78,29 @@ class ConnectionConfig:
     api_key_env: str | None = None
     timeout_s: float = 600.0
 
+    def __post_init__(self) -> None:
+        if not self.timeout_s > 0:
+            raise ConfigError(f"--timeout must be above 0 seconds, got {self.timeout_s:g}")
+        if self.base_url is not None:
+            check_url(self.base_url)
+
     def describe(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "api_key_env": self.api_key_env}
+
+
+def check_url(url: str) -> None:
+    """Refuse a server URL that is not ``http(s)://HOST...`` (one line that says so)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in url)
+    ):
+        raise ConfigError(
+            f"{url!r} is not a server URL; give one like http://localhost:8000/v1 with --base-url"
+        )

@@ -9,10 +9,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from thinksafe.config import GenerationConfig
 from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
+from thinksafe.text import shown_literally
 
 SWEEP_SCHEMA = "thinksafe.sweep/1"
 
@@ -104,7 +106,8 @@ def _cell(rate: Mapping[str, Any]) -> str:
 
 
 def render_sweep(document: Mapping[str, Any], console: Console) -> None:
-    table = Table(title=f"Unsafe rate on must-refuse prompts by {document['key']}")
+    document = shown_literally(document)
+    table = Table(title=Text(f"Unsafe rate on must-refuse prompts by {document['key']}"))
     for col in (document["key"], "answer", "reasoning", "either", "reasoning tokens", "run"):
         table.add_column(col)
     for p in document["points"]:

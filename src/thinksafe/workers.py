@@ -14,7 +14,8 @@ builds the target (and its client) once before forking and each child uses its c
 secret crosses the socket. Retries happen in the child, with the run's policy; what comes
 back is a completion or an error completion, as the engine would have recorded. A child that
 dies fails the requests it held (recorded as errors, retried on the next run) and the others
-carry on; the engine's own target takes over when none is left.
+carry on; the engine's own target takes over when none is left. Workers die with the engine,
+whatever kills it (see :func:`die_with_parent`), so none is left holding the caller's pipes.
 """
 
 from __future__ import annotations
@@ -82,12 +83,44 @@ async def _read_frame(reader: asyncio.StreamReader) -> Any:
 # -- the child ------------------------------------------------------------------------------
 
 
+_PR_SET_PDEATHSIG = 1
+_WATCH_S = 0.5
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this (forked) process end when ``parent`` does, however it ends: the kernel sends
+    SIGKILL on Linux (``PR_SET_PDEATHSIG``), and a watchdog thread that sees the process
+    re-parented exits in any case (so a parent killed before the first line ran, or a kernel
+    without the call, leaves no orphan holding the caller's pipes)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCH_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="thinksafe-parent-watch", daemon=True).start()
+
+
 def _child(
-    sock: socket.socket, target: Target, generation: GenerationConfig, retry: RetryPolicy
+    sock: socket.socket,
+    target: Target,
+    generation: GenerationConfig,
+    retry: RetryPolicy,
+    parent: int,
 ) -> None:
     """The body of a worker process; never returns."""
     code = 0
     try:
+        die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine decides when to stop
         from thinksafe import aio
 
@@ -167,6 +200,7 @@ class WorkerPool:
         if callable(prepare):
             prepare()
         workers: list[_Worker] = []
+        parent = os.getpid()
         for _ in range(n):
             ours, theirs = socket.socketpair()
             sys.stdout.flush()
@@ -176,7 +210,7 @@ class WorkerPool:
                 ours.close()
                 for w in workers:
                     w.sock.close()
-                _child(theirs, target, generation, retry)
+                _child(theirs, target, generation, retry, parent)
             theirs.close()
             workers.append(_Worker(pid, ours))
         return cls(workers)

@@ -115,7 +115,7 @@ def run_args(srv: FakeOpenAIServer, suite: Path, store: Path, out: Path, *extra:
         "--timeout",
         "1",
         "--max-retries",
-        "3",
+        "2",
         "--max-concurrency",
         "4",
         *extra,

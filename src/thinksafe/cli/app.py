@@ -11,7 +11,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from thinksafe.errors import ConfigError, DataError
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
+from thinksafe.text import literal
 
 app = typer.Typer(
     name="thinksafe",
@@ -20,6 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: it wraps at word boundaries on any width (the boxed layout cut option help
+    # mid-word on an 80-column terminal)
+    rich_markup_mode=None,
 )
 
 
@@ -33,13 +38,41 @@ def open_store(flag: Path | None) -> Store:
     return Store(store_path(flag))
 
 
+CHECK_MAX_BYTES = 256 * 1024 * 1024
+
+
 def open_existing_store(flag: Path | None) -> Store:
+    """A store to read from: opened read-only where this process cannot write it (a read-only
+    folder or file), with a warning on stderr when SQLite finds the file damaged."""
     path = store_path(flag)
     if not Path(path).exists():
-        from thinksafe.errors import DataError
-
         raise DataError(f"no store at {path}; run `thinksafe run` first or pass --store PATH")
-    return Store(path)
+    folder = Path(path).resolve().parent
+    writable = os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
+    store = Store(path, readonly=not writable)
+    # SQLite's check reads the whole file: done for stores up to CHECK_MAX_BYTES (a damaged
+    # page in a larger one still ends in one line, when it is read)
+    problem = store.damage() if Path(path).stat().st_size <= CHECK_MAX_BYTES else None
+    if problem is not None:
+        stderr().print(
+            f"warning: the store {literal(path)} is damaged ({literal(problem)}); what is read"
+            f" from it may be incomplete: recover it with `sqlite3 {literal(path)} .recover`",
+            soft_wrap=True,
+        )
+    return store
+
+
+def check_output(path: str | Path | None, flag: str) -> None:
+    """Refuse an output file whose folder does not exist before any work is done."""
+    if path is None:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{flag} {path}: the folder {folder} does not exist; create it or pass another path"
+        )
+    if Path(path).is_dir():
+        raise ConfigError(f"{flag} {path} is a folder; give a file path")
 
 
 def stdout() -> Console:
@@ -53,4 +86,7 @@ def stderr() -> Console:
 def write_json(path: str | Path, doc: Any) -> None:
     """Write ``doc`` to ``path`` as indented JSON with sorted keys and a final newline
     (``--json``)."""
-    Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
+    try:
+        Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}; pass another path") from None

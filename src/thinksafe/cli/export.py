@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from thinksafe.cli.app import app, open_existing_store
+from thinksafe.cli.app import app, check_output, open_existing_store
 from thinksafe.cli.options import RunArgument, StoreOption
 from thinksafe.errors import ConfigError
 from thinksafe.store import export as exporter
@@ -32,6 +32,7 @@ def export(
         )
     if fmt not in exporter.TEXT_FORMATS and output is None:
         raise ConfigError(f"{fmt} is a binary format: write it to a file with --output PATH")
+    check_output(output, "--output")
     with open_existing_store(store) as db:
         row = db.find_run(run)
         results = db.load_results(row.id)

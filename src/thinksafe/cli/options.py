@@ -52,7 +52,9 @@ JudgeConcurrencyOption = Annotated[
     int | None, typer.Option(help="Concurrent calls per judge (16).")
 ]
 JudgeTimeoutOption = Annotated[float | None, typer.Option(help="Seconds per judge request (600).")]
-JudgeRetriesOption = Annotated[int | None, typer.Option(help="Tries per judge call (6).")]
+JudgeRetriesOption = Annotated[
+    int | None, typer.Option(help="Retries of a failed judge call; 0 for none (5).")
+]
 
 # --- transcript columns (judge, judge-eval) ---------------------------------------------------
 
@@ -92,7 +94,49 @@ def load_config_file(path: Path | None) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of option: value")
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
+    config = {str(k).replace("-", "_"): v for k, v in data.items()}
+    _refuse_unknown(config, path)
+    return config
+
+
+def _current_context() -> Any:
+    """The running command's click context (Typer may bundle its own click), or ``None``."""
+    import importlib
+
+    for name in ("typer._click.globals", "click.globals"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        ctx = module.get_current_context(silent=True)
+        if ctx is not None:
+            return ctx
+    return None
+
+
+def _refuse_unknown(config: dict[str, Any], path: Path) -> None:
+    """Refuse keys that name no option of the running command (a typo would be ignored)."""
+    import difflib
+
+    ctx = _current_context()
+    if ctx is None:
+        return
+    known: set[str] = set()
+    for param in ctx.command.params:
+        if param.name:
+            known.add(param.name)
+        for opt in [*param.opts, *param.secondary_opts]:
+            if opt.startswith("--"):
+                known.add(opt[2:].replace("-", "_"))
+    known.discard("config")
+    for key in config:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"config file {path}: unknown option {key!r}{hint}; use the names of"
+                f" `thinksafe {ctx.info_name} --help` without the leading --"
+            )
 
 
 class Resolver:
@@ -158,6 +202,12 @@ def judge_connection(
     )
 
 
+DEFAULT_RETRIES = 5
+
+
 def judge_retry(r: Resolver, max_retries: int | None) -> RetryPolicy:
-    """``--max-retries`` (6 tries per call by default)."""
-    return RetryPolicy(max_attempts=r.get("max_retries", max_retries, 6, int))
+    """``--max-retries``: retries after a call's first try (5 by default, 0 for none)."""
+    retries: int = r.get("max_retries", max_retries, DEFAULT_RETRIES, int)
+    if retries < 0:
+        raise ConfigError("--max-retries must be 0 (no retries) or more")
+    return RetryPolicy(max_attempts=retries + 1)

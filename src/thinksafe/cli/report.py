@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_existing_store
+from thinksafe.cli.app import app, check_output, open_existing_store
 from thinksafe.cli.options import StoreOption
 from thinksafe.errors import ConfigError
 from thinksafe.evaluate import stored_accuracy
@@ -33,6 +34,11 @@ def _stored_accuracy(db: Store, row: RunRow, judge: str | None) -> dict[str, Any
         source += f" ({found['saved_at']})"
     entry = {"sensitivity": found["sensitivity"], "specificity": found["specificity"]}
     return {spec: {channel: {**entry, "source": source}}}
+
+
+def shown(row: RunRow) -> RunRow:
+    """``row`` with the status a reader should see (``interrupted`` for a killed run)."""
+    return dataclasses.replace(row, status=row.shown_status)
 
 
 def _load_accuracy(path: Path | None) -> dict[str, Any] | None:
@@ -93,9 +99,10 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a run, or compare several runs side by side."""
+    check_output(output, "--output")
     accuracy = _load_accuracy(judge_accuracy)
     with open_existing_store(store) as db:
-        rows = [db.find_run(ref) for ref in runs]
+        rows = [shown(db.find_run(ref)) for ref in runs]
         if len({row.id for row in rows}) != len(rows):
             raise ConfigError("the same run is named twice; give distinct runs to compare")
         loaded = [(row, db.load_results(row.id)) for row in rows]

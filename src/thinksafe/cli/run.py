@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
+from thinksafe.cli.app import app, check_output, open_store, stderr, stdout, write_json
+from thinksafe.cli.failures import report_failures
 from thinksafe.cli.options import (
     ConfigOption,
     JudgeApiKeyEnvOption,
@@ -127,7 +128,9 @@ def run(
         str | None, typer.Option(help="JSON object of extra request fields to pass through.")
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds per request (600).")] = None,
-    max_retries: Annotated[int | None, typer.Option(help="Tries per call (6).")] = None,
+    max_retries: Annotated[
+        int | None, typer.Option(help="Retries of a failed call; 0 for none (5).")
+    ] = None,
     max_error_rate: Annotated[
         float | None,
         typer.Option(help="Exit non-zero (1) when more than this share of calls failed."),
@@ -280,6 +283,7 @@ def run(
     sweep_text = r.get("sweep", sweep)
     out = stdout()
     path = r.get("json", json_path)
+    check_output(path, "--json")
     if sweep_text:
         key, values = parse_sweep(sweep_text)
         results, summaries = [], []
@@ -311,7 +315,10 @@ def run(
 
 
 def _check_errors(results: list[RunResult], max_error: float | None) -> None:
-    """Exit 1 when a run stopped early or failed more calls than --max-error-rate allows."""
+    """Show the most frequent call errors. Exit 1 when a run stopped early, when no call of a
+    run succeeded, or when more calls failed than --max-error-rate allows; exit 2 (one line)
+    when every call failed with the same client error."""
+    code = report_failures(results, stderr())
     for result in results:
         if result.aborted:
             stderr().print(f"stopped early: {result.aborted}")
@@ -322,6 +329,8 @@ def _check_errors(results: list[RunResult], max_error: float | None) -> None:
                 f" ({result.error_rate:.1%}), more than --max-error-rate {max_error}"
             )
             raise typer.Exit(1)
+    if code:
+        raise typer.Exit(code)
 
 
 def _as_bool(value: Any) -> bool:

@@ -8,20 +8,32 @@ from rich.table import Table
 from thinksafe.cli.app import app, open_existing_store, stdout
 from thinksafe.cli.options import RunArgument, StoreOption
 from thinksafe.report.terminal import render_summary
+from thinksafe.store.sqlite import RESUME_HINT
+from thinksafe.text import cell
 
 
 @app.command()
 def runs(
     store: StoreOption = None,
 ) -> None:
-    """List the runs in the store."""
+    """List the runs in the store (a run whose process was killed is ``interrupted``)."""
     with open_existing_store(store) as db:
         rows = db.list_runs()
     table = Table(title=f"{len(rows)} runs")
-    for col in ("run", "name", "model", "suite", "status", "updated"):
-        table.add_column(col)
+    table.add_column("run", no_wrap=True)
+    for col in ("name", "model", "suite"):
+        table.add_column(col, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("updated", overflow="fold")
     for row in rows:
-        table.add_row(row.id, row.name or "", row.model, row.suite, row.status, row.updated_at)
+        table.add_row(
+            row.id,
+            cell(row.name or ""),
+            cell(row.model),
+            cell(row.suite),
+            row.shown_status,
+            row.updated_at,
+        )
     stdout().print(table)
 
 
@@ -34,8 +46,15 @@ def show(
     with open_existing_store(store) as db:
         row = db.find_run(run)
     out = stdout()
+    status = row.shown_status
     if row.summary is None:
-        out.print(f"run {row.id} is {row.status} and has no summary yet; run it again to finish")
+        if status == "interrupted":
+            out.print(f"run {row.id} was interrupted before it finished; {RESUME_HINT}")
+        else:
+            out.print(f"run {row.id} is {status} and has no summary yet; run it again to finish")
         raise typer.Exit(1)
     render_summary(row.summary, out)
-    out.print(f"run {row.id} ({row.status})")
+    if status == "interrupted":
+        out.print(f"run {row.id} (interrupted; this is its last summary: {RESUME_HINT})")
+    else:
+        out.print(f"run {row.id} ({status})")

@@ -11,7 +11,9 @@ from collections import Counter
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from thinksafe import registry
 from thinksafe.build import build_suite
@@ -19,6 +21,7 @@ from thinksafe.cli.app import app, stdout
 from thinksafe.errors import ConfigError
 from thinksafe.registry import ComponentInfo
 from thinksafe.suites.base import SuiteInfo, harm_area_name
+from thinksafe.text import shown_literally
 
 suites_app = typer.Typer(
     name="suites",
@@ -124,19 +127,20 @@ def suites(
         out.print_json(json.dumps(rows))
         return
     table = Table(title=f"{len(rows)} suites")
+    # On a narrow terminal the source links are left to `suites show` and `--json`.
+    wide = out.width >= 160
     for col in ("suite", "size", "categories", "expected"):
         table.add_column(col, no_wrap=True)
-    for col in ("data", "source", "licence"):
+    for col in ("data", "source", "licence") if wide else ("data", "licence"):
         table.add_column(col, overflow="fold")
     for r in rows:
+        cells = [r["data"], r["source"], r["licence"]] if wide else [r["data"], r["licence"]]
         table.add_row(
             r["name"],
             _size(r["size"]),
             str(r["categories"] or "-"),
             r["expected"],
-            r["data"],
-            r["source"],
-            r["licence"],
+            *(Text(str(c)) for c in cells),
         )
     out.print(table)
     out.print(
@@ -160,22 +164,25 @@ def show(
     if as_json:
         out.print_json(json.dumps(summary))
         return
-    out.print(f"[bold]{summary['suite']}[/bold]: {summary['description']}")
-    out.print(f"source: {summary['source']}  licence: {summary['licence']}")
+    summary = shown_literally(summary)
+    out.print(f"[bold]{escape(summary['suite'])}[/bold]: {escape(summary['description'])}")
+    out.print(Text(f"source: {summary['source']}  licence: {summary['licence']}"))
     expected = ", ".join(f"{k} {v}" for k, v in summary["expected"].items())
-    out.print(f"{summary['samples']} samples ({expected}); example id: {summary['example_id']}")
+    out.print(
+        Text(f"{summary['samples']} samples ({expected}); example id: {summary['example_id']}")
+    )
     cats = Table(title=f"{len(summary['categories'])} categories")
     for col in ("category", "samples", "refuse", "comply"):
         cats.add_column(col, overflow="fold")
     for name, c in summary["categories"].items():
-        cats.add_row(name, str(c["samples"]), str(c["refuse"]), str(c["comply"]))
+        cats.add_row(Text(name), str(c["samples"]), str(c["refuse"]), str(c["comply"]))
     out.print(cats)
     areas = Table(title="harm areas")
     for col in ("harm area", "name", "samples"):
         areas.add_column(col)
     for slug, n in summary["harm_areas"].items():
-        areas.add_row(slug, harm_area_name(slug), str(n))
+        areas.add_row(Text(slug), Text(harm_area_name(slug)), str(n))
     out.print(areas)
     for role, f in (summary["provenance"].get("files") or {}).items():
         where_from = f.get("url") or f.get("path") or f.get("hub") or ""
-        out.print(f"read {role}: {where_from} (sha256 {str(f.get('sha256', ''))[:12]})")
+        out.print(Text(f"read {role}: {where_from} (sha256 {str(f.get('sha256', ''))[:12]})"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -16,6 +17,7 @@ from rich.text import Text
 from thinksafe.errors import DataError
 from thinksafe.metrics.rates import NOT_SCORED
 from thinksafe.metrics.summary import RATE_CHANNELS, SUMMARY_SCHEMA, headline_scope
+from thinksafe.text import shown_literally
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
 
@@ -25,6 +27,42 @@ CHANNEL_TITLES = {"answer": "Answer", "reasoning": "Reasoning", "either": "Eithe
 def pct(value: float | None) -> str:
     """A share as a percentage with one decimal, ``n/a`` when unknown."""
     return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+# Below this many columns the tables are drawn compact, with each interval under its rate, so
+# that they fit an 80-column terminal without cutting a number or a header.
+NARROW = 110
+
+
+def _narrow(console: Console) -> bool:
+    return console.width < NARROW
+
+
+def _fit(table: Table, console: Console) -> Table:
+    """``table`` drawn compact on a narrow console: light rules, one space between columns,
+    headers and labels wrapped, never cut."""
+    if _narrow(console):
+        table.box = box.SIMPLE_HEAD
+        table.padding = (0, 1)
+        table.pad_edge = False
+        table.show_edge = False
+        table.collapse_padding = True
+        for i, column in enumerate(table.columns):
+            column.overflow = "fold"
+            if i:  # numbers keep their width; the label column gives way
+                lines = [
+                    line
+                    for c in column.cells
+                    for line in (c.plain if isinstance(c, Text) else str(c)).splitlines()
+                ]
+                words = str(column.header).split()
+                column.min_width = max((len(w) for w in [*lines, *words]), default=0)
+    return table
+
+
+def _rate_cell(rate: Mapping[str, Any] | None, console: Console) -> Text:
+    text = rate_text(rate)
+    return Text(text.replace(" [", "\n[") if _narrow(console) else text)
 
 
 def rate_text(rate: Mapping[str, Any] | None) -> str:
@@ -51,6 +89,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
             f"this is not a {SUMMARY_SCHEMA} summary (schema {schema!r}); "
             "re-create it with a matching version of thinksafe"
         )
+    summary = shown_literally(summary)
     judges: Mapping[str, Any] = summary.get("judges") or {}
     primary = str(summary.get("primary_judge"))
     if primary not in judges:
@@ -176,7 +215,7 @@ def _rates_table(
         cells: list[Text | str] = [Text(name), _num(rates.get("answer", {}).get("total"))]
         for channel in RATE_CHANNELS:
             rate = rates.get(channel) or {}
-            cells.append(Text(rate_text(rate)))
+            cells.append(_rate_cell(rate, console))
             cells.append(pct(rate.get("coverage")))
         table.add_row(*cells, style=style)
 
@@ -188,7 +227,7 @@ def _rates_table(
         everything = block["unsafe"]["all"]["overall"]
         if everything.get("answer", {}).get("total") != data["overall"]["answer"].get("total"):
             row("all prompts", everything, style="dim")
-    console.print(table)
+    console.print(_fit(table, console))
 
 
 def _two_by_two(block: Mapping[str, Any], scope: str, console: Console) -> None:
@@ -233,7 +272,7 @@ def _over_refusal(block: Mapping[str, Any], console: Console) -> None:
         table.add_row(
             Text(name),
             _num(entry.get("total")),
-            Text(rate_text(entry)),
+            _rate_cell(entry, console),
             *(_num(refusal.get(k)) for k in ("full", "partial", "none", "unknown")),
             pct(entry.get("coverage")),
             style=style,
@@ -243,24 +282,30 @@ def _over_refusal(block: Mapping[str, Any], console: Console) -> None:
     groups = data.get("by_category") or {}
     for name in sorted(groups):
         row(name, groups[name])
-    console.print(table)
+    console.print(_fit(table, console))
 
 
 def _outcomes(block: Mapping[str, Any], console: Console) -> None:
     outcomes: Mapping[str, Mapping[str, int]] = (block.get("counts") or {}).get("outcomes") or {}
     table = Table(title="Outcomes per channel (all attempts)", title_justify="left")
     table.add_column("Channel")
-    for name in OUTCOME_COLUMNS:
+    names = list(OUTCOME_COLUMNS)
+    if _narrow(console):  # outcomes no attempt had are listed below, not as columns
+        names = [n for n in names if any((outcomes.get(ch) or {}).get(n) for ch in RATE_CHANNELS)]
+    for name in names:
         table.add_column(name, justify="right")
     for channel in RATE_CHANNELS:
         counts = outcomes.get(channel) or {}
         cells: list[Text | str] = [CHANNEL_TITLES[channel]]
-        for name in OUTCOME_COLUMNS:
+        for name in names:
             n = int(counts.get(name, 0))
             style = "bold red" if n and name in NOT_SCORED else ("dim" if not n else "")
             cells.append(Text(f"{n:,}", style=style))
         table.add_row(*cells)
-    console.print(table)
+    console.print(_fit(table, console))
+    absent = [n for n in OUTCOME_COLUMNS if n not in names]
+    if absent:
+        console.print(Text(f"No attempt was {', '.join(absent)} in any channel.", style="dim"))
 
 
 def _other_judges(judges: Mapping[str, Any], others: Sequence[str], console: Console) -> None:
@@ -274,7 +319,7 @@ def _other_judges(judges: Mapping[str, Any], others: Sequence[str], console: Con
         overall = block["unsafe"][headline_scope(block)]["overall"]
         table.add_row(
             Text(spec),
-            *(Text(rate_text(overall.get(ch))) for ch in RATE_CHANNELS),
+            *(_rate_cell(overall.get(ch), console) for ch in RATE_CHANNELS),
             Text(str((block.get("judge") or {}).get("note", ""))),
         )
-    console.print(table)
+    console.print(_fit(table, console))

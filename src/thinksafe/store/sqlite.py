@@ -7,8 +7,10 @@ the next run recomputes; primary keys make every write idempotent, so nothing is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,10 @@ from thinksafe.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_PATH = "thinksafe.db"
 _CHUNK = 500
+# A running run's process stamps it every HEARTBEAT_S seconds; a run marked running whose
+# stamp is older than STALE_S was killed (its process can no longer stamp it).
+HEARTBEAT_S = 2.0
+STALE_S = 20.0
 
 
 _clock: list[Any] = [0.0, ""]
@@ -56,6 +62,72 @@ class RunRow:
     spec: dict[str, Any]
     summary: dict[str, Any] | None
 
+    @property
+    def shown_status(self) -> str:
+        """``status``, except that a run left ``running`` by a process that no longer runs
+        (no heartbeat for :data:`STALE_S` seconds) is ``interrupted``."""
+        if self.status != "running":
+            return self.status
+        try:
+            stamp = datetime.fromisoformat(self.updated_at)
+        except ValueError:
+            return self.status
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        age = (datetime.now(timezone.utc) - stamp).total_seconds()
+        return "interrupted" if age > STALE_S else self.status
+
+
+RESUME_HINT = "run the same command again to resume it"
+
+
+class _Heartbeat:
+    """A thread that stamps the store's running runs (own connection), so that readers can
+    tell a live run from one whose process was killed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.runs: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run_id: str) -> None:
+        self.runs.add(run_id)
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._beat, name="thinksafe-heartbeat", daemon=True
+            )
+            self._thread.start()
+
+    def discard(self, run_id: str) -> None:
+        self.runs.discard(run_id)
+        if not self.runs:
+            self.stop()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
+
+    def _beat(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=HEARTBEAT_S)
+        except sqlite3.Error:
+            return  # readers will see the run as interrupted after a while; nothing is lost
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                for run_id in list(self.runs):
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute(
+                            "UPDATE runs SET updated_at=? WHERE id=? AND status='running'",
+                            (stamp, run_id),
+                        )
+        finally:
+            db.close()
+
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), size):
@@ -71,42 +143,105 @@ class Store:
         *,
         batch_size: int = 256,
         batch_age_s: float = 0.5,
+        readonly: bool = False,
     ) -> None:
         self.path = str(path)
+        self.readonly = readonly
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = self._connect()
         except sqlite3.Error as exc:
             raise DataError(f"cannot open store {self.path}: {exc}; pass --store PATH") from None
         self._db.execute("PRAGMA busy_timeout=10000")
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as exc:
-            raise DataError(
-                f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
-            ) from None
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        if readonly:
+            self._check_readable()
+        else:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as exc:
+                raise DataError(
+                    f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
+                ) from None
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
         self._batch_size = batch_size
         self._batch_age_s = batch_age_s
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._oldest_pending = 0.0
+        self._heartbeat = _Heartbeat(self.path)
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.readonly:
+            return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        uri = Path(self.path).resolve().as_uri()
+        db = sqlite3.connect(
+            uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL store in a folder this process cannot write: no shared-memory file can be
+            # made, so read the file as it stands (nothing else can be writing to it).
+            db.close()
+            db = sqlite3.connect(
+                uri + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False
+            )
+        return db
+
+    def _check_readable(self) -> None:
+        try:
+            version = self._version()
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError as exc:
+            raise DataError(
+                f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
+            ) from None
+        if "runs" not in tables or version < SCHEMA_VERSION:
+            raise DataError(
+                f"{self.path} is read-only and not a store of this thinksafe version (schema"
+                f" {version}, wanted {SCHEMA_VERSION}); open it once where it can be written"
+            )
+
+    def damage(self) -> str | None:
+        """What SQLite's quick check finds wrong with the file, or ``None`` when it is
+        sound."""
+        try:
+            rows = self._db.execute("PRAGMA quick_check(3)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        problems = [str(r[0]) for r in rows if r and r[0] != "ok"]
+        return "; ".join(problems) or None
 
     # -- schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
+        """Bring the schema up to date. Each step reads the version and applies the next
+        migration inside one write transaction, so processes opening a new store at once
+        create it once (the others wait, then find it made)."""
+        while True:
+            version = self._version()
+            if version >= SCHEMA_VERSION:
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._version()
+                if version < SCHEMA_VERSION:
+                    for statement in MIGRATIONS[version].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version={version + 1}")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _version(self) -> int:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise DataError(
                 f"{self.path} was written by a newer thinksafe (schema {version});"
                 " upgrade thinksafe to read it"
             )
-        for number in range(version, SCHEMA_VERSION):
-            self._db.execute("BEGIN IMMEDIATE")
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version={number + 1}")
-            self._db.execute("COMMIT")
+        return version
 
     # -- batched writes --------------------------------------------------------------------
 
@@ -123,6 +258,8 @@ class Store:
     def flush(self) -> None:
         if not self._pending:
             return
+        if self.readonly:
+            raise DataError(f"{self.path} was opened read-only; it cannot be written")
         pending, self._pending = self._pending, []
         # Consecutive writes of one statement go in one executemany; order is kept.
         groups: list[tuple[str, list[tuple[Any, ...]]]] = []
@@ -131,7 +268,7 @@ class Store:
                 groups[-1][1].append(params)
             else:
                 groups.append((sql, [params]))
-        self._db.execute("BEGIN")
+        self._db.execute("BEGIN IMMEDIATE")
         try:
             for sql, rows in groups:
                 self._db.executemany(sql, rows)
@@ -141,6 +278,7 @@ class Store:
         self._db.execute("COMMIT")
 
     def close(self) -> None:
+        self._heartbeat.stop()
         self.flush()
         self._db.close()
 
@@ -165,17 +303,19 @@ class Store:
     ) -> bool:
         """Create the run (or reopen it). Returns True when the run already existed."""
         now = now_iso()
-        existed = self.get_run(run_id) is not None
-        self._db.execute("BEGIN")
+        # One write transaction from the look-up on: another process starting the same run
+        # at the same moment waits, then finds it.
+        self._db.execute("BEGIN IMMEDIATE")
         try:
+            existed = self.get_run(run_id) is not None
             if existed:
                 self._db.execute(
                     "UPDATE runs SET status='running', updated_at=? WHERE id=?", (now, run_id)
                 )
             else:
                 self._db.execute(
-                    "INSERT INTO runs (id, name, created_at, updated_at, status, model, suite,"
-                    " spec_json) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                    "INSERT OR IGNORE INTO runs (id, name, created_at, updated_at, status,"
+                    " model, suite, spec_json) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
                     (run_id, name, now, now, model, suite, canonical_json(spec)),
                 )
             self._db.executemany(
@@ -195,9 +335,11 @@ class Store:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        self._heartbeat.add(run_id)
         return existed
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any] | None) -> None:
+        self._heartbeat.discard(run_id)
         self.flush()
         self._db.execute(
             "UPDATE runs SET status=?, updated_at=?, summary_json=? WHERE id=?",

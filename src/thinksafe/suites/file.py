@@ -131,7 +131,9 @@ def _iter_jsonl(path: Path, display: str) -> Iterator[tuple[int, dict[str, Any]]
 
 def _iter_csv(path: Path, display: str, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter)
+        # strict: a quote left open fails instead of merging the rest of the file into a cell
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        start = 1
         try:
             header = next(reader, None)
             if header is None:
@@ -155,6 +157,12 @@ def _iter_csv(path: Path, display: str, delimiter: str) -> Iterator[tuple[int, d
                     )
                 yield lineno, dict(zip(names, cells))
         except csv.Error as exc:
+            if "end of data" in str(exc):
+                raise DataError(
+                    f"{display}:{start}: a quote opened in this row is never closed (the rest"
+                    " of the file would become one cell); close it, and write a quote inside a"
+                    ' quoted cell as ""'
+                ) from None
             raise DataError(f"{display}:{reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError:
             raise _not_utf8(display, reader.line_num + 1) from None

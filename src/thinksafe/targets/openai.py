@@ -382,9 +382,15 @@ class OpenAITarget:
         import openai
 
         if isinstance(exc, openai.APIConnectionError):
-            if _timed_out(exc, _causes(exc)):
+            chain = _causes(exc)
+            if _timed_out(exc, chain):
                 return ProviderError(
                     f"request to {self.base_url} timed out after {self.timeout_s:g} s",
+                    transient=True,
+                )
+            if any(_dropped(cause) for cause in chain):
+                return ProviderError(
+                    f"{self.base_url} closed the connection before replying ({self._reason(exc)})",
                     transient=True,
                 )
             return ProviderError(
@@ -430,7 +436,8 @@ class OpenAITarget:
             message = self._key_problem(status)
         elif status == 404:
             message = (
-                f"model not found on the server: {self.model} at {self.base_url} (HTTP 404);"
+                f"model not found on the server: {self.model} at {self.base_url}"
+                f" (HTTP 404{suffix});"
                 " check the model name and --base-url"
             )
         elif status == 400:
@@ -462,9 +469,27 @@ def _timed_out(exc: BaseException, chain: list[BaseException]) -> bool:
         if isinstance(cause, (TimeoutError, asyncio.TimeoutError)):
             return True
     for cause in chain[1:]:
-        if isinstance(cause, OSError):
+        if isinstance(cause, OSError) or _dropped(cause):
             return False
     return isinstance(exc, openai.APITimeoutError)
+
+
+# How the HTTP transports say that the server closed or broke the connection (the SDK may
+# wrap these in a timeout error, though no time ran out).
+_DROPPED = frozenset(
+    {
+        "ServerDisconnectedError",
+        "ClientConnectionError",
+        "ClientPayloadError",
+        "RemoteProtocolError",
+        "ReadError",
+        "WriteError",
+    }
+)
+
+
+def _dropped(exc: BaseException) -> bool:
+    return any(cls.__name__ in _DROPPED for cls in type(exc).__mro__)
 
 
 def _server_message(body: object) -> str:

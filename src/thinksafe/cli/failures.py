@@ -1,0 +1,60 @@
+"""What a run's failed calls say: the most frequent reasons, and whether the run failed as a
+whole (no call succeeded), or failed because of a user mistake (every call refused with the
+same client error)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+
+from thinksafe.engine import RunResult
+from thinksafe.errors import ConfigError
+from thinksafe.text import printable
+
+# A client error (4xx) that will fail again, as the providers word it; 408, 409 and 429 are
+# transient and retried, so they are not a user mistake.
+_CLIENT_ERROR = re.compile(r"HTTP (4(?!08|09|29)\d\d)\b")
+TOP_ERRORS = 3
+
+
+def error_counts(results: Sequence[RunResult]) -> Counter[str]:
+    """How often each model-call error message occurs in the runs."""
+    counts: Counter[str] = Counter()
+    for result in results:
+        for item in result.results:
+            if item.completion.error is not None:
+                counts[item.completion.error] += 1
+    return counts
+
+
+def report_failures(results: Sequence[RunResult], err: Console) -> int:
+    """Print the most frequent call errors; return the exit code the failures call for (0
+    when at least one call of every run succeeded). A run whose calls all failed with one and
+    the same client error is a user mistake and raises ``ConfigError`` with the server's
+    reason."""
+    counts = error_counts(results)
+    if counts:
+        total = sum(counts.values())
+        err.print(f"{total} model call(s) failed; most frequent reasons:")
+        for message, n in counts.most_common(TOP_ERRORS):
+            err.print(f"  {n} x {escape(printable(message))}", soft_wrap=True)
+    for result in results:
+        if not result.results:
+            continue
+        if all(r.completion.error is not None for r in result.results):
+            reasons = {r.completion.error or "" for r in result.results}
+            if len(reasons) == 1:
+                (reason,) = reasons
+                if _CLIENT_ERROR.search(reason):
+                    raise ConfigError(printable(reason))
+            first = counts.most_common(1)[0][0] if counts else "unknown"
+            err.print(
+                f"no model call succeeded in run {result.run_id}: {escape(printable(first))}",
+                soft_wrap=True,
+            )
+            return 1
+    return 0

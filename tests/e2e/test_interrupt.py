@@ -1,0 +1,81 @@
+"""Ctrl-C on a terminal: the run stops with exit code 130 and says how to resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fakeserver import FakeOpenAIServer, Reply
+
+pty = pytest.importorskip("pty")
+
+
+def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if needle and needle in seen:
+            break
+    return seen
+
+
+def test_ctrl_c_on_a_terminal_says_how_to_resume(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(
+        "".join(json.dumps({"id": f"s{i}", "prompt": f"q {i}"}) + "\n" for i in range(5)),
+        encoding="utf-8",
+    )
+    with FakeOpenAIServer(lambda body: Reply.answer("late", delay_s=6.0)) as srv:
+        argv = [
+            sys.executable,
+            "-c",
+            "import sys; print('started', flush=True);"
+            " from thinksafe.cli.main import entry; entry()",
+            "run",
+            "--model",
+            "openai/m",
+            "--base-url",
+            srv.base_url,
+            "--suite",
+            f"file:{suite}",
+            "--judge",
+            "rules",
+            "--store",
+            str(tmp_path / "s.db"),
+            "--no-progress",
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: a session on its own terminal
+            os.execve(sys.executable, argv, env)
+        try:
+            seen = _read_until(fd, b"started", 60)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not srv.chat_requests:
+                time.sleep(0.05)
+            assert srv.chat_requests, "the run never called the server"
+            os.write(fd, b"\x03")  # Ctrl-C, as a user types it
+            seen += _read_until(fd, b"", 30)
+            _, status = os.waitpid(pid, 0)
+        finally:
+            os.close(fd)
+    text = seen.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 130, text
+    assert "run the same command to resume" in text
+    assert "Traceback" not in text

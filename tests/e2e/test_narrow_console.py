@@ -1,0 +1,58 @@
+"""On an 80-column terminal the demo's output, `runs`, `suites` and `--help` fit: no number,
+interval, header or run id is cut, and no line is wider than the terminal."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.cells import cell_len
+
+WIDTH = 80
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
+    env["COLUMNS"] = str(WIDTH)
+    proc = subprocess.run(
+        [sys.executable, "-m", "thinksafe.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def fits(text: str) -> None:
+    assert "…" not in text, text
+    for line in text.splitlines():
+        assert cell_len(line) <= WIDTH, line
+
+
+def test_demo_tables_runs_and_suites_fit_80_columns(tmp_path: Path) -> None:
+    store = str(tmp_path / "demo.db")
+    run = cli("run", "--model", "mock/reasoner", "--suite", "starter", "--store", store)
+    fits(run.stdout)
+    intervals = re.findall(r"\[\d+\.\d-\d+\.\d\]", run.stdout)
+    assert len(intervals) > 20, run.stdout  # every interval whole, in the tables too
+    for header in ("Category", "Answer", "Reasoning", "Either", "Channel", "cov."):
+        assert header in run.stdout
+    run_id = re.findall(r"^run ([0-9a-f]{12,}) ", run.stdout, re.M)[-1]
+
+    listed = cli("runs", "--store", store)
+    fits(listed.stdout)
+    assert run_id in listed.stdout
+
+    suites = cli("suites")
+    fits(suites.stdout)
+    assert len(suites.stdout.splitlines()) < 60
+
+    for command in ("run", "judge", "report"):
+        helped = cli(command, "--help")
+        fits(helped.stdout)
+        assert "safety:openai/gpt-4o-mini" in helped.stdout or command != "run"
