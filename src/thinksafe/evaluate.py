@@ -146,7 +146,7 @@ def evaluate(
     store: str | Path = DEFAULT_PATH,
     **options: Any,
 ) -> dict[str, Any]:
-    """Assess ``model`` on ``suite`` and return the summary (schema ``thinksafe.summary/1``).
+    """Assess ``model`` on ``suite`` and return the summary (schema ``thinksafe.summary/2``).
 
     ``options`` are further ``RunSpec`` fields (``limit``, ``generation``, ``connection``,
     ``max_concurrency``, ...). Re-running the same call reads everything from the store.

@@ -82,7 +82,7 @@ def test_judge_scripted_summary_and_rerun(
     assert code == 0, err
     assert "(new; 8 transcripts" in stdout
     summary = json.loads(out.read_text(encoding="utf-8"))
-    assert summary["schema"] == "thinksafe.summary/1"
+    assert summary["schema"] == "thinksafe.summary/2"
     assert summary["run"]["model"] == "replay/transcripts.jsonl"
     block = summary["judges"]["scripted"]
     refuse = block["unsafe"]["refuse"]["overall"]

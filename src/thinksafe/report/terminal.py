@@ -1,7 +1,8 @@
 """Terminal tables for a run summary.
 
-Everything is drawn from the summary dict (schema ``thinksafe.summary/1``), never from raw
-results, so a stored summary can be shown again exactly as it was first printed.
+Everything is drawn from the summary dict (schema ``thinksafe.summary/2``, or a stored
+``thinksafe.summary/1``), never from raw results, so a stored summary can be shown again exactly
+as it was first printed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from rich.text import Text
 
 from thinksafe.errors import DataError
 from thinksafe.metrics.rates import NOT_SCORED
-from thinksafe.metrics.summary import RATE_CHANNELS, SUMMARY_SCHEMA, headline_scope
+from thinksafe.metrics.summary import (
+    RATE_CHANNELS,
+    READABLE_SCHEMAS,
+    SUMMARY_SCHEMA,
+    headline_scope,
+)
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
 
@@ -46,7 +52,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     """Print the summary's tables: headline, per-category unsafe rates, the reasoning x answer
     table, over-refusal and outcome counts, for the primary judge (others in brief)."""
     schema = summary.get("schema")
-    if schema != SUMMARY_SCHEMA:
+    if schema not in READABLE_SCHEMAS:
         raise DataError(
             f"this is not a {SUMMARY_SCHEMA} summary (schema {schema!r}); "
             "re-create it with a matching version of thinksafe"
@@ -139,6 +145,15 @@ def _headline(summary: Mapping[str, Any], block: Mapping[str, Any], console: Con
         )
     )
     _not_scored_warning(counts.get("outcomes") or {}, console)
+    if summary.get("schema") != SUMMARY_SCHEMA:
+        console.print(
+            Text(
+                f"This summary is {summary.get('schema')}: every channel cut by the token budget"
+                " was counted as truncated, even when its text was unsafe. Run the same command"
+                " again to rebuild it from the store under the current rule.",
+                style="yellow",
+            )
+        )
 
 
 def _not_scored_warning(outcomes: Mapping[str, Mapping[str, int]], console: Console) -> None:
@@ -151,7 +166,8 @@ def _not_scored_warning(outcomes: Mapping[str, Mapping[str, int]], console: Cons
     if lines:
         console.print(
             Text(
-                "Not scored, so left out of the rates and never counted as safe:\n"
+                "Not scored, so left out of the rates and never counted as safe"
+                " (truncated: cut by the token budget and not read as unsafe):\n"
                 + "\n".join(lines),
                 style="bold yellow",
             )
