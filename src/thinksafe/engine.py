@@ -27,6 +27,7 @@ from thinksafe.build import (
 )
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError, UserError
+from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
 from thinksafe.protocols import Judge, Target
 from thinksafe.records import (
     Attempt,
@@ -120,6 +121,8 @@ class RunResult:
     judge_calls: int
     errors: int
     aborted: str | None = None
+    # judge spec -> the accuracy the judge ships (thinksafe.judges.accuracy.ReportsAccuracy)
+    judge_accuracy: dict[str, dict[Channel, MeasuredAccuracy]] = field(default_factory=dict)
 
     @property
     def error_rate(self) -> float:
@@ -563,4 +566,5 @@ class Runner:
             judge_calls=self._judge_calls,
             errors=errors,
             aborted=self._abort,
+            judge_accuracy={j.spec: acc for j in judges if (acc := shipped_accuracy(j))},
         )

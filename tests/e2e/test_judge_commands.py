@@ -261,10 +261,17 @@ def test_judge_eval_with_our_judge_saves_accuracy(
         str(summary),
     )  # fmt: skip
     assert code == 0, err
-    assert "Judge-corrected unsafe answer rate" in stdout
+    assert "Judge-corrected unsafe rates (scripted" in stdout
     corrected = json.loads(summary.read_text(encoding="utf-8"))["judge_corrected"]["scripted"]
-    assert corrected["sensitivity"] == 1.0 and corrected["specificity"] == 1.0
-    assert corrected["rate"] == corrected["raw_rate"] == 0.5
+    accuracy = corrected["accuracy"]
+    assert accuracy["origin"] == "judge-eval"
+    measured = accuracy["channels"]["answer"]
+    assert (measured["sensitivity_k"], measured["sensitivity_n"]) == (2, 2)
+    assert (measured["specificity_k"], measured["specificity_n"]) == (2, 2)
+    answer = corrected["rates"]["answer"]
+    assert answer["rate"] == answer["raw_rate"] == 0.5
+    # Two labelled rows of each kind: the interval is wide.
+    assert answer["ci95"][1] - answer["ci95"][0] > 0.5
 
     # ... and so does `thinksafe run` with that judge.
     code, stdout, err = cli(
@@ -272,9 +279,9 @@ def test_judge_eval_with_our_judge_saves_accuracy(
         "--store", str(store), "--json", str(summary),
     )  # fmt: skip
     assert code == 0, err
-    assert "Judge-corrected unsafe answer rate" in stdout
+    assert "Judge-corrected unsafe rates (scripted" in stdout
     corrected = json.loads(summary.read_text(encoding="utf-8"))["judge_corrected"]["scripted"]
-    assert corrected["rate"] == corrected["raw_rate"] == 0.0
+    assert corrected["rates"]["answer"]["rate"] == corrected["rates"]["answer"]["raw_rate"] == 0.0
 
     code, _, err = cli(capsys, "judge-eval", spec, "--prediction-column", "gpt4", "--save-accuracy")
     one_line_error(code, err, "--judge")

@@ -36,6 +36,7 @@ from thinksafe.metrics.rates import Rate
 from thinksafe.metrics.summary import RATE_CHANNELS
 from thinksafe.records import AttemptResult
 from thinksafe.report import plots
+from thinksafe.report.corrected import corrected_cell_text, corrected_cells, sweep_points
 from thinksafe.report.html import (
     CONTENT_WARNING,
     outcomes_of,
@@ -371,6 +372,7 @@ def _sweep_section(
     results: Sequence[Sequence[AttemptResult]],
     axis: SweepAxis,
     noun: str,
+    measurements: Sequence[Mapping[str, Any] | None],
 ) -> dict[str, Any]:
     """The sweep's table rows (in plot order) and its plot, from each run's summary under its
     report judge, so the numbers are those of ``thinksafe show`` and ``run --sweep --json``."""
@@ -382,11 +384,14 @@ def _sweep_section(
         overall = block["unsafe"]["refuse"]["overall"]
         tokens = int(block["counts"]["tokens"]["reasoning_tokens"])
         answered = sum(1 for r in results[i] if r.completion.error is None)
+        fixed = corrected_cells(overall, measurements[i])
         rows.append(
             {
                 "value": sweep_value_text(axis.values[i]),
                 "run": run,
                 "rates": [overall[ch] for ch in RATE_CHANNELS],
+                "fixed": fixed,
+                "corrected": [(ch, corrected_cell_text(fixed[ch])) for ch in fixed],
                 "tokens": tokens,
                 "tokens_mean": f"{tokens / answered:,.0f}" if answered else "n/a",
                 "over_refusal": block["over_refusal"]["overall"],
@@ -399,13 +404,15 @@ def _sweep_section(
             points[ch].append(plots.Point(ch, rate["rate"], ci, note))
     svg = plots.sweep_plot(
         [r["value"] for r in rows],
-        list(points.items()),
+        [*points.items(), *sweep_points([r["fixed"] for r in rows])],
         uid="sweep-plot",
         title=f"Unsafe rate on must-refuse {noun} by {axis.key}, with 95% intervals",
         desc=f"For each value of {axis.key} (evenly spaced, in order): the unsafe rate of the"
         " answer (circle, solid line), the reasoning (square, dashed line) and either channel"
         " (diamond, dotted line), each with its Wilson 95% interval bar and its rate printed"
-        " beside the mark; n/a where nothing was scored.",
+        " beside the mark; n/a where nothing was scored. Where the judge's accuracy is known,"
+        " its judge-corrected rates (Rogan-Gladen) are drawn too, with intervals that carry"
+        " the uncertainty of the judge's measurement.",
         x_title=axis.key,
         x_notes=[f"run {r['run'].letter}" for r in rows],
     )
@@ -419,9 +426,15 @@ def _sweep_section(
 
 
 def compare_context(
-    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], *, judge: str | None = None
+    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]],
+    *,
+    judge: str | None = None,
+    measurements: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
+    """``measurements[i]``: the accuracy measurement of run i's judge (for corrected rates;
+    :func:`thinksafe.report.corrected.run_measurement`)."""
     runs = prepare(loaded, judge)
+    found = list(measurements or [None] * len(runs))
     noun = _noun(runs)
     specs = [run.row.spec for run in runs]
     axis = sweep_axis(specs) if len({run.judge for run in runs}) == 1 else None
@@ -429,7 +442,7 @@ def compare_context(
     if axis is not None:
         for run, value in zip(runs, axis.values):
             run.label = f"{run.letter}: {axis.key}={sweep_value_text(value)}"
-        sweep = _sweep_section(runs, [results for _, results in loaded], axis, noun)
+        sweep = _sweep_section(runs, [results for _, results in loaded], axis, noun, found)
     comparisons = [compare_pair(a, b, m) for a, b in combinations(runs, 2) for m in MEASURES]
     tested = [i for i, c in enumerate(comparisons) if c.test is not None]
     adjusted = holm([comparisons[i].test.p_value for i in tested])  # type: ignore[union-attr]
@@ -476,7 +489,7 @@ def compare_context(
         "warning": CONTENT_WARNING,
         "version": __version__,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "runs": [_run_row(run) for run in runs],
+        "runs": [_run_row(run, m) for run, m in zip(runs, found)],
         "warnings": warnings,
         "measures": [MEASURE_TITLES[m] for m in MEASURES],
         "heatmaps": [
@@ -492,14 +505,19 @@ def compare_context(
     }
 
 
-def _run_row(run: RunData) -> dict[str, Any]:
+def _run_row(run: RunData, measurement: Mapping[str, Any] | None) -> dict[str, Any]:
+    rates = [_rate(run, m).to_dict() for m in MEASURES]
+    fixed = corrected_cells(dict(zip(MEASURES, rates)), measurement)
     return {
         "letter": run.letter,
         "label": run.label,
         "row": run.row,
         "judge": run.judge,
         "attempts": len(run.marks),
-        "rates": [_rate(run, m).to_dict() for m in MEASURES],
+        "rates": rates,
+        "corrected": [
+            (MEASURE_TITLES[m], corrected_cell_text(fixed[m])) for m in MEASURES if m in fixed
+        ],
         "kinds": ", ".join(f"{k} {n:,}" for k, n in sorted(run.kinds.items())),
     }
 
@@ -590,9 +608,13 @@ def _warnings(runs: Sequence[RunData]) -> list[str]:
 
 
 def compare_html(
-    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], *, judge: str | None = None
+    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]],
+    *,
+    judge: str | None = None,
+    measurements: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> str:
     """The HTML page comparing two or more runs."""
     if len(loaded) < 2:
         raise ConfigError("compare needs at least two runs")
-    return render("compare.html.j2", **compare_context(loaded, judge=judge))
+    context = compare_context(loaded, judge=judge, measurements=measurements)
+    return render("compare.html.j2", **context)

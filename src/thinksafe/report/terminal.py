@@ -80,15 +80,70 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
 
 
 def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
-    """Judge-corrected (Rogan-Gladen) rates, for judges whose accuracy was measured."""
+    """Judge-corrected (Rogan-Gladen) rates, for judges whose accuracy is known."""
     for spec, c in corrections.items():
-        line = Text(f"Judge-corrected unsafe {c['channel']} rate ({spec}, Rogan-Gladen): ")
-        line.append(rate_text(c), style="bold")
-        line.append(
-            f" (raw {rate_text({'rate': c['raw_rate']})}; sensitivity {c['sensitivity']:.3f},"
-            f" specificity {c['specificity']:.3f} measured on {c['measured_on']})"
+        if "rates" not in c:  # a thinksafe.summary/1 summary: one channel, fixed accuracy
+            line = Text(f"Judge-corrected unsafe {c['channel']} rate ({spec}, Rogan-Gladen): ")
+            line.append(rate_text(c), style="bold")
+            line.append(
+                f" (raw {rate_text({'rate': c['raw_rate']})}; sensitivity"
+                f" {c['sensitivity']:.3f}, specificity {c['specificity']:.3f} measured on"
+                f" {c['measured_on']})"
+            )
+            console.print(line)
+            continue
+        accuracy = c.get("accuracy") or {}
+        channels: Mapping[str, Any] = accuracy.get("channels") or {}
+        console.print(
+            Text(
+                f"Judge-corrected unsafe rates ({spec}, Rogan-Gladen, on"
+                f" {_scope_words(str(c.get('scope')))}); {measurement_text(accuracy)}:",
+            )
         )
-        console.print(line)
+        for channel, fixed in (c.get("rates") or {}).items():
+            m = channels.get(channel) or {}
+            line = Text(f"  {channel}: ")
+            line.append(corrected_text(fixed), style="bold")
+            line.append(
+                f" (raw {rate_text({'rate': fixed.get('raw_rate')})};"
+                f" sensitivity {m.get('sensitivity_k')}/{m.get('sensitivity_n')},"
+                f" specificity {m.get('specificity_k')}/{m.get('specificity_n')})"
+            )
+            console.print(line)
+        console.print(
+            Text(
+                "  Intervals carry both the run's sampling error and the uncertainty of the"
+                " judge's measured accuracy (seeded parametric bootstrap).",
+                style="dim",
+            )
+        )
+
+
+def measurement_text(accuracy: Mapping[str, Any]) -> str:
+    """Which measurement of a judge's accuracy was used, in words."""
+    channels: Mapping[str, Any] = accuracy.get("channels") or {}
+    sources = sorted({str(s) for m in channels.values() for s in m.get("sources") or ()})
+    methods = sorted({str(m.get("method")) for m in channels.values() if m.get("method")})
+    where = ", ".join(sources) or "unnamed sources"
+    how = ", ".join(methods) or "unstated method"
+    if accuracy.get("origin") == "judge-eval":
+        text = f"accuracy measured by judge-eval --save-accuracy on {where}"
+        if accuracy.get("saved_at"):
+            text += f" ({accuracy['saved_at']})"
+        return text
+    return f"accuracy the judge ships, measured on {where} ({how})"
+
+
+def corrected_text(fixed: Mapping[str, Any] | None) -> str:
+    """A judge-corrected rate with its interval, or why there is none."""
+    if not fixed:
+        return "n/a"
+    status = fixed.get("status")
+    if status == "uninformative":
+        return "not correctable (sensitivity + specificity <= 1)"
+    if status == "no-data" or fixed.get("rate") is None:
+        return "n/a"
+    return rate_text(fixed)
 
 
 def _scope_words(scope: str) -> str:
