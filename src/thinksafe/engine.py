@@ -259,6 +259,10 @@ class Runner:
                         attempts.append(attempt)
         return attempts
 
+    def completion_keys(self, target_id: str, attempts: Sequence[Attempt]) -> list[str]:
+        """The cache key of each attempt's completion (:func:`completion_key`)."""
+        return [completion_key(target_id, a) for a in attempts]
+
     def run_id(self, target: Target, judges: Sequence[Judge], attempts: Sequence[Attempt]) -> str:
         return content_hash(
             "run",
@@ -321,7 +325,7 @@ class Runner:
     ) -> RunResult:
         spec = self.spec
         target_id = content_hash(target.identity(), spec.generation.to_dict())
-        keys = [completion_key(target_id, a) for a in attempts]
+        keys = self.completion_keys(target_id, attempts)
         judge_ids = [content_hash(j.identity()) for j in judges]
         if len({j.spec for j in judges}) != len(judges):
             raise ConfigError("the same judge was given twice; give each judge once")

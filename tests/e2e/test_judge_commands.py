@@ -163,8 +163,19 @@ def test_judge_column_mapping_and_errors(
             {"id": "2", "prompt": "same", "response": "b"},
         ],
     )
-    code, _, err = cli(capsys, "judge", str(dup), "--store", str(tmp_path / "s.db"))
-    one_line_error(code, err, "dup.jsonl:2", "line 1")
+    # One prompt answered twice under two ids: two samples, both judged.
+    code, stdout, err = cli(capsys, "judge", str(dup), "--store", str(tmp_path / "s.db"))
+    assert code == 0, err
+    assert "2 transcripts" in stdout
+    clash = write_jsonl(
+        tmp_path / "clash.jsonl",
+        [
+            {"id": "1", "prompt": "one prompt", "response": "a"},
+            {"id": "1", "prompt": "another prompt", "response": "b"},
+        ],
+    )
+    code, _, err = cli(capsys, "judge", str(clash), "--store", str(tmp_path / "s.db"))
+    one_line_error(code, err, "clash.jsonl:2", "line 1", "share the prompt")
 
 
 def labelled_csv(path: Path) -> Path:
