@@ -104,3 +104,50 @@ def test_a_judge_eval_record_gives_counts() -> None:
         MeasuredAccuracy(8, 10, 18, 20, ("a labelled set",), "judge-eval --save-accuracy")
     )
     assert from_judge_eval(older) == {}
+
+
+def test_the_terminal_shows_both_summary_versions() -> None:
+    import io
+
+    from rich.console import Console
+
+    from tests.unit.test_summary import summarise
+    from thinksafe.report.terminal import render_summary
+
+    def shown(summary: dict[str, object]) -> str:
+        buffer = io.StringIO()
+        render_summary(summary, Console(file=buffer, width=300, color_system=None))
+        return buffer.getvalue()
+
+    summary = summarise()
+    measured = acc(18, 20, 27, 30)
+    fixed = correct_rate_dict({"numerator": 3, "denominator": 10}, measured)
+    summary["judge_corrected"] = {
+        "rules": {
+            "accuracy": {"origin": "shipped", "channels": {"answer": measured.to_dict()}},
+            "scope": "refuse",
+            "rates": {"answer": fixed},
+        }
+    }
+    text = shown(summary)
+    assert "Judge-corrected unsafe rates (rules, Rogan-Gladen, on must-refuse prompts)" in text
+    assert "accuracy the judge ships, measured on held-out (leave-one-source-out)" in text
+    lo, hi = fixed["ci95"]
+    assert f"answer: {fixed['rate'] * 100:.1f}% [{lo * 100:.1f}-{hi * 100:.1f}]" in text
+    assert "sensitivity 18/20, specificity 27/30" in text
+    old = {**summary, "schema": "thinksafe.summary/1"}
+    old["judge_corrected"] = {
+        "rules": {
+            "channel": "answer",
+            "rate": 0.2,
+            "ci95": [0.1, 0.3],
+            "raw_rate": 0.25,
+            "sensitivity": 0.9,
+            "specificity": 0.95,
+            "measured_on": "labels.jsonl",
+            "scope": "refuse",
+        }
+    }
+    text = shown(old)
+    assert "Judge-corrected unsafe answer rate (rules, Rogan-Gladen): 20.0% [10.0-30.0]" in text
+    assert "thinksafe.summary/1: every channel cut by the token budget" in text
