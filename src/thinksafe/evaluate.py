@@ -119,8 +119,10 @@ def judge_corrections(
             if ch in overall
         }
         for ch, shares in (measurement.get("shares") or {}).items():
+            if ch not in overall:
+                continue
             fixed = corrected_rate(overall[ch], shares["sensitivity"], shares["specificity"])
-            if ch in overall and fixed is not None:
+            if fixed is not None:
                 rates[ch] = {**fixed, "interval": {"method": "wilson-mapped"}}
         out[spec] = {"accuracy": measurement, "scope": scope, "rates": rates}
     return out

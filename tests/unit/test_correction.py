@@ -151,3 +151,38 @@ def test_the_terminal_shows_both_summary_versions() -> None:
     text = shown(old)
     assert "Judge-corrected unsafe answer rate (rules, Rogan-Gladen): 20.0% [10.0-30.0]" in text
     assert "thinksafe.summary/1: every channel cut by the token budget" in text
+
+
+def test_a_stored_measurement_without_counts_is_used_as_exact(tmp_path: object) -> None:
+    import io
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from tests.unit.test_summary import summarise
+    from thinksafe.evaluate import judge_corrections
+    from thinksafe.metrics.agreement import corrected_rate
+    from thinksafe.records import content_hash
+    from thinksafe.report.terminal import render_summary
+    from thinksafe.store.sqlite import Store
+
+    summary = summarise()
+    identity = {"name": "rules", "version": "test"}
+    summary["run"] = {**summary["run"], "judges": ["rules"], "judge_identities": [identity]}
+    record = {"dataset": "l.jsonl", "channel": "answer", "sensitivity": 0.9, "specificity": 0.95}
+    with Store(Path(str(tmp_path)) / "s.db") as db:
+        assert judge_corrections(summary, db) == {}
+        db.save_judge_accuracy(content_hash(identity), "rules", record)
+        found = judge_corrections(summary, db)["rules"]
+    assert found["accuracy"]["origin"] == "judge-eval" and found["accuracy"]["channels"] == {}
+    answer = found["rates"]["answer"]
+    assert answer["interval"]["method"] == "wilson-mapped"
+    raw = summary["judges"]["rules"]["unsafe"]["refuse"]["overall"]["answer"]
+    assert answer["rate"] == corrected_rate(raw, 0.9, 0.95)["rate"]  # type: ignore[index]
+    summary["judge_corrected"] = {"rules": found}
+    buffer = io.StringIO()
+    render_summary(summary, Console(file=buffer, width=300, color_system=None))
+    text = buffer.getvalue()
+    assert "judge-eval --save-accuracy on l.jsonl" in text
+    assert "counts unknown: interval mapped as if exact" in text
+    assert "seeded parametric bootstrap" not in text

@@ -100,29 +100,39 @@ def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
                 f" {_scope_words(str(c.get('scope')))}); {measurement_text(accuracy)}:",
             )
         )
+        bootstrap = False
         for channel, fixed in (c.get("rates") or {}).items():
             m = channels.get(channel) or {}
             line = Text(f"  {channel}: ")
             line.append(corrected_text(fixed), style="bold")
-            line.append(
-                f" (raw {rate_text({'rate': fixed.get('raw_rate')})};"
-                f" sensitivity {m.get('sensitivity_k')}/{m.get('sensitivity_n')},"
-                f" specificity {m.get('specificity_k')}/{m.get('specificity_n')})"
-            )
+            if m.get("sensitivity_n"):
+                bootstrap = True
+                measured = (
+                    f"sensitivity {m.get('sensitivity_k')}/{m.get('sensitivity_n')},"
+                    f" specificity {m.get('specificity_k')}/{m.get('specificity_n')}"
+                )
+            else:
+                measured = (
+                    f"sensitivity {fixed.get('sensitivity')}, specificity"
+                    f" {fixed.get('specificity')}, counts unknown: interval mapped as if exact"
+                )
+            line.append(f" (raw {rate_text({'rate': fixed.get('raw_rate')})}; {measured})")
             console.print(line)
-        console.print(
-            Text(
-                "  Intervals carry both the run's sampling error and the uncertainty of the"
-                " judge's measured accuracy (seeded parametric bootstrap).",
-                style="dim",
+        if bootstrap:
+            console.print(
+                Text(
+                    "  Intervals carry both the run's sampling error and the uncertainty of the"
+                    " judge's measured accuracy (seeded parametric bootstrap).",
+                    style="dim",
+                )
             )
-        )
 
 
 def measurement_text(accuracy: Mapping[str, Any]) -> str:
     """Which measurement of a judge's accuracy was used, in words."""
     channels: Mapping[str, Any] = accuracy.get("channels") or {}
-    sources = sorted({str(s) for m in channels.values() for s in m.get("sources") or ()})
+    measured = [*channels.values(), *(accuracy.get("shares") or {}).values()]
+    sources = sorted({str(s) for m in measured for s in m.get("sources") or ()})
     methods = sorted({str(m.get("method")) for m in channels.values() if m.get("method")})
     where = ", ".join(sources) or "unnamed sources"
     how = ", ".join(methods) or "unstated method"
