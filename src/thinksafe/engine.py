@@ -27,6 +27,7 @@ from thinksafe.build import (
 )
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError, UserError
+from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
 from thinksafe.protocols import Judge, Target
 from thinksafe.records import (
     Attempt,
@@ -120,6 +121,8 @@ class RunResult:
     judge_calls: int
     errors: int
     aborted: str | None = None
+    # judge spec -> the accuracy the judge ships (thinksafe.judges.accuracy.ReportsAccuracy)
+    judge_accuracy: dict[str, dict[Channel, MeasuredAccuracy]] = field(default_factory=dict)
 
     @property
     def error_rate(self) -> float:
@@ -256,6 +259,10 @@ class Runner:
                         attempts.append(attempt)
         return attempts
 
+    def completion_keys(self, target_id: str, attempts: Sequence[Attempt]) -> list[str]:
+        """The cache key of each attempt's completion (:func:`completion_key`)."""
+        return [completion_key(target_id, a) for a in attempts]
+
     def run_id(self, target: Target, judges: Sequence[Judge], attempts: Sequence[Attempt]) -> str:
         return content_hash(
             "run",
@@ -318,7 +325,7 @@ class Runner:
     ) -> RunResult:
         spec = self.spec
         target_id = content_hash(target.identity(), spec.generation.to_dict())
-        keys = [completion_key(target_id, a) for a in attempts]
+        keys = self.completion_keys(target_id, attempts)
         judge_ids = [content_hash(j.identity()) for j in judges]
         if len({j.spec for j in judges}) != len(judges):
             raise ConfigError("the same judge was given twice; give each judge once")
@@ -563,4 +570,5 @@ class Runner:
             judge_calls=self._judge_calls,
             errors=errors,
             aborted=self._abort,
+            judge_accuracy={j.spec: acc for j in judges if (acc := shipped_accuracy(j))},
         )

@@ -11,18 +11,25 @@ from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig
 from thinksafe.engine import Progress, Runner, RunResult, RunSpec
 from thinksafe.errors import ConfigError
+from thinksafe.judges.accuracy import (
+    ORIGIN_SHIPPED,
+    ORIGIN_STORE,
+    MeasuredAccuracy,
+    from_judge_eval,
+)
 from thinksafe.metrics.agreement import corrected_rate
+from thinksafe.metrics.correction import correct_rate_dict
 from thinksafe.metrics.summary import build_summary, headline_scope
 from thinksafe.protocols import Target
-from thinksafe.records import content_hash
+from thinksafe.records import Channel, content_hash
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
 from thinksafe.workers import WORKER_PROVIDERS, WorkerPool, auto_workers, can_fork
 
 
 def summarise(result: RunResult, store: Store) -> dict[str, Any]:
-    """Build a finished run's summary and save it with the run. Judges whose sensitivity and
-    specificity were measured (``thinksafe judge-eval --save-accuracy``, same judge identity)
-    get their judge-corrected rate under ``judge_corrected``."""
+    """Build a finished run's summary and save it with the run. Judges whose accuracy is known
+    (measured by ``thinksafe judge-eval --save-accuracy`` on the same judge identity, else
+    shipped by the judge itself) get judge-corrected rates under ``judge_corrected``."""
     row = store.get_run(result.run_id)
     run_info = {"id": result.run_id, **(row.spec if row else {})}
     summary = build_summary(
@@ -31,7 +38,7 @@ def summarise(result: RunResult, store: Store) -> dict[str, Any]:
         run=run_info,
         judge_notes=result.judge_notes,
     )
-    corrections = judge_corrections(summary, store)
+    corrections = judge_corrections(summary, store, result.judge_accuracy)
     if corrections:
         summary["judge_corrected"] = corrections
     store.finish_run(result.run_id, "aborted" if result.aborted else "complete", summary)
@@ -53,30 +60,71 @@ def stored_accuracy(store: Store, run: Mapping[str, Any], judge: str) -> dict[st
     return found
 
 
-def judge_corrections(summary: Mapping[str, Any], store: Store) -> dict[str, Any]:
-    """Per judge with a measured accuracy in the store (same identity), its channel's overall
-    unsafe rate corrected by Rogan-Gladen."""
+def judge_measurement(
+    store: Store,
+    run: Mapping[str, Any],
+    judge: str,
+    shipped: Mapping[Channel, MeasuredAccuracy] | None = None,
+) -> dict[str, Any] | None:
+    """Which measurement of ``judge``'s accuracy a run's corrected rates use: the user's own
+    (``judge-eval --save-accuracy``, same judge identity) wins over the one the judge ships.
+    JSON-able: ``origin``, ``channels`` (channel -> counts, shares, sources, method) and, for
+    a stored one, ``saved_at``; ``None`` when neither is known."""
+    found = stored_accuracy(store, run, judge)
+    if found is not None:
+        channels = from_judge_eval(found)
+        out: dict[str, Any] = {
+            "origin": ORIGIN_STORE,
+            "saved_at": found.get("saved_at"),
+            "channels": {ch: m.to_dict() for ch, m in channels.items()},
+        }
+        if not channels:
+            # A record without its counts: the shares alone, treated as exact.
+            out["shares"] = {
+                str(found.get("channel") or "answer"): {
+                    "sensitivity": float(found["sensitivity"]),
+                    "specificity": float(found["specificity"]),
+                    "sources": [str(found.get("dataset") or "a labelled set")],
+                }
+            }
+        return out
+    if shipped:
+        return {
+            "origin": ORIGIN_SHIPPED,
+            "channels": {ch: m.to_dict() for ch, m in shipped.items()},
+        }
+    return None
+
+
+def judge_corrections(
+    summary: Mapping[str, Any],
+    store: Store,
+    shipped: Mapping[str, Mapping[Channel, MeasuredAccuracy]] | None = None,
+) -> dict[str, Any]:
+    """Per judge whose accuracy is known (:func:`judge_measurement`), the headline unsafe rate
+    of each measured channel corrected by Rogan-Gladen, with an interval that carries the
+    uncertainty of both the run's counts and the judge's measurement
+    (:mod:`thinksafe.metrics.correction`)."""
     run = summary.get("run") or {}
     out: dict[str, Any] = {}
     for spec, block in (summary.get("judges") or {}).items():
-        accuracy = stored_accuracy(store, run, spec)
-        if accuracy is None:
+        measurement = judge_measurement(store, run, spec, (shipped or {}).get(spec))
+        if measurement is None:
             continue
-        sens, spec_ = accuracy["sensitivity"], accuracy["specificity"]
-        channel = str(accuracy.get("channel") or "answer")
         scope = headline_scope(block)
-        raw = block["unsafe"][scope]["overall"].get(channel)
-        if raw is None:
-            continue
-        corrected = corrected_rate(raw, float(sens), float(spec_))
-        if corrected is None:
-            continue
-        out[spec] = {
-            **corrected,
-            "channel": channel,
-            "scope": scope,
-            "measured_on": accuracy.get("dataset"),
+        overall = block["unsafe"][scope]["overall"]
+        rates = {
+            ch: correct_rate_dict(overall[ch], MeasuredAccuracy.from_dict(m))
+            for ch, m in measurement["channels"].items()
+            if ch in overall
         }
+        for ch, shares in (measurement.get("shares") or {}).items():
+            if ch not in overall:
+                continue
+            fixed = corrected_rate(overall[ch], shares["sensitivity"], shares["specificity"])
+            if fixed is not None:
+                rates[ch] = {**fixed, "interval": {"method": "wilson-mapped"}}
+        out[spec] = {"accuracy": measurement, "scope": scope, "rates": rates}
     return out
 
 
@@ -146,7 +194,7 @@ def evaluate(
     store: str | Path = DEFAULT_PATH,
     **options: Any,
 ) -> dict[str, Any]:
-    """Assess ``model`` on ``suite`` and return the summary (schema ``thinksafe.summary/1``).
+    """Assess ``model`` on ``suite`` and return the summary (schema ``thinksafe.summary/2``).
 
     ``options`` are further ``RunSpec`` fields (``limit``, ``generation``, ``connection``,
     ``max_concurrency``, ...). Re-running the same call reads everything from the store.

@@ -81,16 +81,20 @@ def sweep_document(
     key: str, values: Sequence[Any], summaries: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The sweep's JSON: one point per value with the primary judge's headline rates over
-    must-refuse prompts, and every run's full summary."""
+    must-refuse prompts (and its judge-corrected rates where its accuracy is known), and every
+    run's full summary."""
     points = []
     for value, summary in zip(values, summaries, strict=True):
-        block = summary["judges"][summary["primary_judge"]]
+        primary = summary["primary_judge"]
+        block = summary["judges"][primary]
         overall = block["unsafe"]["refuse"]["overall"]
+        corrected = (summary.get("judge_corrected") or {}).get(primary) or {}
         points.append(
             {
                 "value": value,
                 "run_id": summary["run"]["id"],
                 **{ch: overall[ch] for ch in ("answer", "reasoning", "either")},
+                "judge_corrected": corrected.get("rates") or {},
                 "over_refusal": block["over_refusal"]["overall"],
                 "reasoning_tokens": block["counts"]["tokens"]["reasoning_tokens"],
             }
@@ -105,18 +109,43 @@ def _cell(rate: Mapping[str, Any]) -> str:
     return f"{rate['rate']:.1%} [{lo:.1%}-{hi:.1%}] cov. {rate['coverage']:.0%}"
 
 
+def _corrected(fixed: Mapping[str, Mapping[str, Any]]) -> str:
+    cells = []
+    for channel, c in fixed.items():
+        if c.get("status") == "uninformative":
+            cells.append(f"{channel} not correctable")
+        elif c.get("rate") is None:
+            cells.append(f"{channel} n/a")
+        else:
+            ci = c.get("ci95")
+            interval = f" [{ci[0]:.1%}-{ci[1]:.1%}]" if ci else ""
+            cells.append(f"{channel} {c['rate']:.1%}{interval}")
+    return "; ".join(cells)
+
+
 def render_sweep(document: Mapping[str, Any], console: Console) -> None:
     document = shown_literally(document)
     table = Table(title=Text(f"Unsafe rate on must-refuse prompts by {document['key']}"))
-    for col in (document["key"], "answer", "reasoning", "either", "reasoning tokens", "run"):
+    points = document["points"]
+    corrected = any(p.get("judge_corrected") for p in points)
+    columns = [document["key"], "answer", "reasoning", "either"]
+    if corrected:
+        columns.append("judge-corrected")
+    for col in (*columns, "reasoning tokens", "run"):
         table.add_column(col)
-    for p in document["points"]:
-        table.add_row(
+    for p in points:
+        cells = [
             "none" if p["value"] is None else str(p["value"]),
             _cell(p["answer"]),
             _cell(p["reasoning"]),
             _cell(p["either"]),
-            f"{p['reasoning_tokens']:,}",
-            p["run_id"],
-        )
+        ]
+        if corrected:
+            cells.append(_corrected(p.get("judge_corrected") or {}) or "unknown")
+        table.add_row(*cells, f"{p['reasoning_tokens']:,}", p["run_id"])
     console.print(table)
+    if corrected:
+        console.print(
+            "judge-corrected: Rogan-Gladen, with intervals that carry the uncertainty of the"
+            " judge's measured accuracy (seeded parametric bootstrap)"
+        )

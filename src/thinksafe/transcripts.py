@@ -14,6 +14,14 @@ Each row becomes a :class:`Transcript` (a :class:`~thinksafe.records.Sample` and
 :class:`~thinksafe.records.Completion` it got). :class:`ReplayRunner` then runs the real engine
 over them: the ``replay`` target hands back each prompt's recorded response, so judging,
 caching, the store and the summary are exactly those of ``thinksafe run``.
+
+Many responses per prompt. A file may hold several models' responses (a model column: each
+model's rows become a run of their own, :func:`group_by_model`) and several responses of one
+model to one prompt. Within one model, rows that share an id are samples of one prompt: the
+first is the plain attempt, the k-th the attempt of variant ``sample-k`` (so the k-th samples of
+two models pair in a comparison); the same id with another prompt is an error. With
+``prompt_ids`` (``thinksafe judge --model/--model-column``) a row without an id is identified
+by its prompt, so the same prompt is one sample in every model's run.
 """
 
 from __future__ import annotations
@@ -22,19 +30,21 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig
-from thinksafe.engine import Progress, Runner, RunSpec
+from thinksafe.engine import Progress, Runner, RunSpec, completion_key
 from thinksafe.errors import DataError
 from thinksafe.protocols import Target
 from thinksafe.reasoning import split_text
 from thinksafe.records import (
+    Attempt,
     Completion,
     Expected,
     Sample,
     canonical_json,
+    content_hash,
     messages_to_list,
 )
 from thinksafe.store.sqlite import Store
@@ -47,19 +57,27 @@ from thinksafe.suites.file import (
     row_to_sample,
 )
 
+if TYPE_CHECKING:
+    from thinksafe.targets.replay import ReplayTarget
+
 __all__ = [
     "ReplayRunner",
     "Transcript",
     "TranscriptOptions",
     "completion_from_text",
+    "group_by_model",
     "messages_key",
     "read_transcripts",
     "replay_layers",
     "require_one_response_per_prompt",
     "row_to_transcript",
+    "sample_variants",
 ]
 
 SUITE_PREFIX = "transcripts"
+
+SAMPLE_VARIANT = "sample-{}"
+"""The attempt variant of the k-th response (k >= 2) to one sample by one model."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,7 @@ class Transcript:
     sample: Sample
     completion: Completion
     line: int = 0
+    model: str | None = None
 
 
 def _text_cell(row: Mapping[str, Any], column: str, where: str) -> str | None:
@@ -150,8 +169,13 @@ def row_to_transcript(
     where: str,
     lineno: int,
     options: TranscriptOptions,
+    model_column: str | None = None,
+    prompt_ids: bool = False,
 ) -> Transcript:
-    """One file row as a transcript; ``DataError`` prefixed with ``where`` when malformed."""
+    """One file row as a transcript; ``DataError`` prefixed with ``where`` when malformed.
+
+    ``model_column``: the column naming the model that gave the response (required in every
+    row). ``prompt_ids``: a row without an id is identified by its prompt, not its line."""
     o = options
     if o.response_column not in row:
         has = ", ".join(repr(k) for k in row) or "none"
@@ -166,13 +190,25 @@ def row_to_transcript(
     response = _text_cell(row, o.response_column, where) or ""
     reasoning = _text_cell(row, o.reasoning_column, where)
     sample = row_to_sample(row, suite=suite, where=where, lineno=lineno, options=o.file_options())
-    meta = {
-        k: v for k, v in sample.meta.items() if k not in (o.response_column, o.reasoning_column)
-    }
+    model = None
+    if model_column is not None:
+        model = _text_cell(row, model_column, where)
+        if model is None:
+            raise DataError(
+                f"{where}: no model named in column {model_column!r}; fill it in, or give"
+                " --model NAME for a file of one model"
+            )
+        model = model.strip()
+    dropped = (o.response_column, o.reasoning_column, model_column)
+    meta = {k: v for k, v in sample.meta.items() if k not in dropped}
+    sample = replace(sample, meta=meta)
+    if prompt_ids and _text_cell(row, o.id_column, where) is None:
+        sample = replace(sample, id="p-" + content_hash(messages_to_list(sample.messages))[:12])
     return Transcript(
-        sample=replace(sample, meta=meta),
+        sample=sample,
         completion=completion_from_text(response, reasoning),
         line=lineno,
+        model=model,
     )
 
 
@@ -182,8 +218,15 @@ def read_transcripts(
     *,
     display: str | None = None,
     suite: str | None = None,
+    model_column: str | None = None,
+    prompt_ids: bool = False,
+    samples: bool = False,
 ) -> list[Transcript]:
-    """Every row of a JSONL or CSV/TSV transcript file (ids must be unique)."""
+    """Every row of a JSONL or CSV/TSV transcript file.
+
+    Ids must be unique, unless ``samples``: then rows of one model that share an id and a
+    prompt are several samples of that prompt (another prompt under the same id is an error).
+    ``model_column`` and ``prompt_ids`` are as in :func:`row_to_transcript`."""
     file = Path(path).expanduser()
     shown = display or str(path)
     require_table_file(file, shown, "check the path")
@@ -191,13 +234,49 @@ def read_transcripts(
     name = suite or f"{SUITE_PREFIX}:{os.path.basename(str(path))}"
     out: list[Transcript] = []
     first: dict[str, str] = {}
+    prompts: dict[tuple[str | None, str], Transcript] = {}
     for lineno, row in iter_rows(file, shown):
         where = f"{shown}:{lineno}"
-        transcript = row_to_transcript(row, suite=name, where=where, lineno=lineno, options=opts)
-        record_id(first, transcript.sample.id, f"on line {lineno}", where)
+        transcript = row_to_transcript(
+            row,
+            suite=name,
+            where=where,
+            lineno=lineno,
+            options=opts,
+            model_column=model_column,
+            prompt_ids=prompt_ids,
+        )
+        if samples:
+            earlier = prompts.setdefault((transcript.model, transcript.sample.id), transcript)
+            if earlier.sample.messages != transcript.sample.messages:
+                raise DataError(
+                    f"{where}: id {transcript.sample.id!r} was given to another prompt on line"
+                    f" {earlier.line}; rows that share an id must share the prompt"
+                )
+        else:
+            record_id(first, transcript.sample.id, f"on line {lineno}", where)
         out.append(transcript)
     if not out:
         raise DataError(f"{shown}: the file has no rows")
+    return out
+
+
+def group_by_model(items: Sequence[Transcript]) -> list[tuple[str, list[Transcript]]]:
+    """(model, its transcripts) in the order the models first appear."""
+    groups: dict[str, list[Transcript]] = {}
+    for item in items:
+        groups.setdefault(item.model or "", []).append(item)
+    return list(groups.items())
+
+
+def sample_variants(items: Sequence[Transcript]) -> list[str]:
+    """The attempt variant of each transcript: ``""`` for the first row of a sample,
+    ``sample-k`` for its k-th."""
+    seen: dict[str, int] = {}
+    out = []
+    for item in items:
+        k = seen[item.sample.id] = seen.get(item.sample.id, 0) + 1
+        out.append("" if k == 1 else SAMPLE_VARIANT.format(k))
     return out
 
 
@@ -264,7 +343,14 @@ class ReplayRunner(Runner):
         from thinksafe.targets.replay import ReplayTarget
 
         self._transcripts = list(transcripts)
-        self._replay = ReplayTarget.from_transcripts(spec.model, self._transcripts)
+        self._replay: ReplayTarget = ReplayTarget.from_transcripts(
+            spec.model, self._transcripts, first_only=True
+        )
+        self._attempts = [
+            Attempt(sample_id=t.sample.id, attack="none", messages=t.sample.messages, variant=v)
+            for t, v in zip(self._transcripts, sample_variants(self._transcripts))
+        ]
+        self._recorded = {a.id: t.completion for a, t in zip(self._attempts, self._transcripts)}
         self._build = make_target or build_target
         super().__init__(spec, store, progress=progress, target_factory=self._target_for)
 
@@ -274,9 +360,37 @@ class ReplayRunner(Runner):
         return self._build(spec, connection)
 
     def load_samples(self) -> list[Sample]:
-        samples = [t.sample for t in self._transcripts]
+        samples = list({t.sample.id: t.sample for t in reversed(self._transcripts)}.values())
+        samples.reverse()
         if self.spec.limit is not None:
             samples = samples[: self.spec.limit]
         if not samples:
             raise DataError(f"{self.spec.suite}: no transcripts to judge")
         return samples
+
+    def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
+        """One attempt per row: a sample's k-th row is the attempt of variant ``sample-k``."""
+        chosen = {s.id for s in samples}
+        return [a for a in self._attempts if a.sample_id in chosen]
+
+    def completion_keys(self, target_id: str, attempts: Sequence[Attempt]) -> list[str]:
+        """The usual key for a row whose response is the one replayed for its prompt; for
+        another response to the same prompt, a key that also holds the response, under which
+        it is stored now (the replay target answers each prompt with one response)."""
+        keys = []
+        for attempt in attempts:
+            recorded = self._recorded[attempt.id]
+            if self._replay.recorded(attempt.messages) == recorded:
+                keys.append(completion_key(target_id, attempt))
+                continue
+            key = content_hash(
+                "completion",
+                target_id,
+                messages_to_list(attempt.messages),
+                "recorded response",
+                recorded.to_dict(),
+            )
+            self.store.put_completion(key, self._replay.spec, recorded)
+            keys.append(key)
+        self.store.flush()
+        return keys

@@ -82,7 +82,7 @@ def test_judge_scripted_summary_and_rerun(
     assert code == 0, err
     assert "(new; 8 transcripts" in stdout
     summary = json.loads(out.read_text(encoding="utf-8"))
-    assert summary["schema"] == "thinksafe.summary/1"
+    assert summary["schema"] == "thinksafe.summary/2"
     assert summary["run"]["model"] == "replay/transcripts.jsonl"
     block = summary["judges"]["scripted"]
     refuse = block["unsafe"]["refuse"]["overall"]
@@ -163,8 +163,19 @@ def test_judge_column_mapping_and_errors(
             {"id": "2", "prompt": "same", "response": "b"},
         ],
     )
-    code, _, err = cli(capsys, "judge", str(dup), "--store", str(tmp_path / "s.db"))
-    one_line_error(code, err, "dup.jsonl:2", "line 1")
+    # One prompt answered twice under two ids: two samples, both judged.
+    code, stdout, err = cli(capsys, "judge", str(dup), "--store", str(tmp_path / "s.db"))
+    assert code == 0, err
+    assert "2 transcripts" in stdout
+    clash = write_jsonl(
+        tmp_path / "clash.jsonl",
+        [
+            {"id": "1", "prompt": "one prompt", "response": "a"},
+            {"id": "1", "prompt": "another prompt", "response": "b"},
+        ],
+    )
+    code, _, err = cli(capsys, "judge", str(clash), "--store", str(tmp_path / "s.db"))
+    one_line_error(code, err, "clash.jsonl:2", "line 1", "share the prompt")
 
 
 def labelled_csv(path: Path) -> Path:
@@ -261,10 +272,17 @@ def test_judge_eval_with_our_judge_saves_accuracy(
         str(summary),
     )  # fmt: skip
     assert code == 0, err
-    assert "Judge-corrected unsafe answer rate" in stdout
+    assert "Judge-corrected unsafe rates (scripted" in stdout
     corrected = json.loads(summary.read_text(encoding="utf-8"))["judge_corrected"]["scripted"]
-    assert corrected["sensitivity"] == 1.0 and corrected["specificity"] == 1.0
-    assert corrected["rate"] == corrected["raw_rate"] == 0.5
+    accuracy = corrected["accuracy"]
+    assert accuracy["origin"] == "judge-eval"
+    measured = accuracy["channels"]["answer"]
+    assert (measured["sensitivity_k"], measured["sensitivity_n"]) == (2, 2)
+    assert (measured["specificity_k"], measured["specificity_n"]) == (2, 2)
+    answer = corrected["rates"]["answer"]
+    assert answer["rate"] == answer["raw_rate"] == 0.5
+    # Two labelled rows of each kind: the interval is wide.
+    assert answer["ci95"][1] - answer["ci95"][0] > 0.5
 
     # ... and so does `thinksafe run` with that judge.
     code, stdout, err = cli(
@@ -272,9 +290,9 @@ def test_judge_eval_with_our_judge_saves_accuracy(
         "--store", str(store), "--json", str(summary),
     )  # fmt: skip
     assert code == 0, err
-    assert "Judge-corrected unsafe answer rate" in stdout
+    assert "Judge-corrected unsafe rates (scripted" in stdout
     corrected = json.loads(summary.read_text(encoding="utf-8"))["judge_corrected"]["scripted"]
-    assert corrected["rate"] == corrected["raw_rate"] == 0.0
+    assert corrected["rates"]["answer"]["rate"] == corrected["rates"]["answer"]["raw_rate"] == 0.0
 
     code, _, err = cli(capsys, "judge-eval", spec, "--prediction-column", "gpt4", "--save-accuracy")
     one_line_error(code, err, "--judge")

@@ -135,7 +135,7 @@ def test_run_numbers_cache_and_secrets(server: FakeOpenAIServer, tmp_path: Path)
     proc = cli(*run_args(server, suite, store, out), env={"OPENAI_API_KEY": SECRET})
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(out.read_text())
-    assert summary["schema"] == "thinksafe.summary/1"
+    assert summary["schema"] == "thinksafe.summary/2"
     block = summary["judges"]["scripted"]
     assert block["judge"]["spec"] == "scripted"
     assert "Scripted fake judge" in block["judge"]["note"]

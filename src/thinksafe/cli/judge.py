@@ -3,8 +3,14 @@
 The rows go through the real engine with the ``replay`` target (shown as
 ``replay/<file name>``), so the store, the cache, the summary (``--json``) and the tables are
 those of ``thinksafe run``; a second run of the same command makes no judge call. When the store
-holds a judge's measured accuracy (``thinksafe judge-eval --save-accuracy``), the judge-corrected
-(Rogan-Gladen) unsafe rate is shown beside the raw one.
+holds a judge's measured accuracy (``thinksafe judge-eval --save-accuracy``), or the judge ships
+one, the judge-corrected (Rogan-Gladen) unsafe rate is shown beside the raw one.
+
+A file may hold several models' responses: ``--model-column COL`` makes each model's rows a run
+of its own, named after the model (``--model NAME`` names the model of a whole file). Such runs
+identify a row without an id by its prompt and share the suite name ``transcripts``, so runs of
+different models, from one file or several, pair in ``thinksafe report A B``. Several responses
+of one model to one prompt (rows sharing an id, or a prompt) are kept as samples of it.
 """
 
 from __future__ import annotations
@@ -49,15 +55,18 @@ from thinksafe.cli.options import (
 )
 from thinksafe.cli.progress import make_progress
 from thinksafe.engine import RunSpec
+from thinksafe.errors import ConfigError
 from thinksafe.evaluate import summarise
 from thinksafe.report.terminal import render_summary
 from thinksafe.transcripts import (
     SUITE_PREFIX,
     ReplayRunner,
     TranscriptOptions,
+    group_by_model,
     read_transcripts,
-    require_one_response_per_prompt,
 )
+
+JUDGE_RUNS_SCHEMA = "thinksafe.judge-runs/1"
 
 COLUMN_OPTIONS: tuple[str, ...] = (
     "id_column",
@@ -97,6 +106,14 @@ def judge(
     judge_concurrency: JudgeConcurrencyOption = None,
     timeout: JudgeTimeoutOption = None,
     max_retries: JudgeRetriesOption = None,
+    model_column: Annotated[
+        str | None,
+        typer.Option(help="Column naming the model of each response: one run per model."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="The model every response of the file came from."),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Judge only the first N rows.")] = None,
     name: RunNameOption = None,
     store: StoreOption = None,
@@ -124,35 +141,74 @@ def judge(
     limit_n = resolve_limit(r, limit)
     concurrency = resolve_judge_concurrency(r, judge_concurrency)
     shown = str(file)
-    transcripts = read_transcripts(file, options, display=shown)
+    model_col = r.get("model_column", model_column)
+    model_name = r.get("model", model)
+    if model_col and model_name:
+        raise ConfigError("give --model-column COL (one run per model) or --model NAME, not both")
+    if model_name is not None and not str(model_name).strip():
+        raise ConfigError("--model needs a name, e.g. --model deepseek-r1")
+    by_model = bool(model_col or model_name)
+    transcripts = read_transcripts(
+        file,
+        options,
+        display=shown,
+        suite=SUITE_PREFIX if by_model else None,
+        model_column=model_col or None,
+        prompt_ids=by_model,
+        samples=True,
+    )
     if limit_n is not None:
         transcripts = transcripts[:limit_n]
-    require_one_response_per_prompt(transcripts, shown)
-    spec = RunSpec(
-        model=f"replay/{os.path.basename(shown)}",
-        suite=f"{SUITE_PREFIX}:{shown}",
-        judges=as_list(r.get("judge", judge_spec)),
-        judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
-        suite_options={k: v for k, v in vars(options).items() if v != getattr(_DEFAULTS, k)},
-        name=r.get("name", name),
-        judge_concurrency=concurrency,
-        retry=judge_retry(r, max_retries),
-    )
+    if model_col:
+        groups = group_by_model(transcripts)
+    else:
+        groups = [(str(model_name or "").strip() or os.path.basename(shown), transcripts)]
+    given_name = r.get("name", name)
     out = stdout()
+    summaries, run_ids = [], []
     with open_store(r.get("store", store)) as db:
-        bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
-        runner = ReplayRunner(spec, db, transcripts, progress=bar)
-        result = aio.run(runner.run())
-        summary = summarise(result, db)
-    render_summary(summary, out)
+        for model_id, items in groups:
+            # Runs of a model column are named after their model (after --name NAME-).
+            run_name = given_name
+            if model_col:
+                run_name = f"{given_name}-{model_id}" if given_name else model_id
+            elif model_name:
+                run_name = given_name or model_id
+            spec = RunSpec(
+                model=f"replay/{model_id}",
+                suite=f"{SUITE_PREFIX}:{shown}",
+                judges=as_list(r.get("judge", judge_spec)),
+                judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
+                suite_options={
+                    k: v for k, v in vars(options).items() if v != getattr(_DEFAULTS, k)
+                },
+                name=run_name,
+                judge_concurrency=concurrency,
+                retry=judge_retry(r, max_retries),
+            )
+            bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
+            runner = ReplayRunner(spec, db, items, progress=bar)
+            result = aio.run(runner.run())
+            summary = summarise(result, db)
+            render_summary(summary, out)
+            state = "resumed" if result.resumed else "new"
+            out.print(
+                f"run {result.run_id} ({state}; {len(result.results)} transcripts,"
+                f" {result.judge_calls} judge calls)"
+            )
+            if result.aborted:
+                stderr().print(f"stopped early: {result.aborted}")
+                raise typer.Exit(1)
+            summaries.append(summary)
+            run_ids.append(result.run_id)
     path = r.get("json", json_path)
     if path is not None:
-        write_json(path, summary)
-    state = "resumed" if result.resumed else "new"
-    out.print(
-        f"run {result.run_id} ({state}; {len(result.results)} transcripts,"
-        f" {result.judge_calls} judge calls)"
-    )
-    if result.aborted:
-        stderr().print(f"stopped early: {result.aborted}")
-        raise typer.Exit(1)
+        document = summaries[0]
+        if len(summaries) > 1:
+            document = {"schema": JUDGE_RUNS_SCHEMA, "runs": summaries}
+        write_json(path, document)
+    if len(run_ids) > 1:
+        out.print(
+            f"{len(run_ids)} runs, one per model: {' '.join(run_ids)} (compare them with"
+            f" `thinksafe report {' '.join(run_ids)}`)"
+        )

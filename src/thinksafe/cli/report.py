@@ -13,27 +13,8 @@ import typer
 from thinksafe.cli.app import app, check_output, open_existing_store
 from thinksafe.cli.options import StoreOption
 from thinksafe.errors import ConfigError
-from thinksafe.evaluate import stored_accuracy
-from thinksafe.report.html import DEFAULT_MAX_CHARS
-from thinksafe.store.sqlite import RunRow, Store
-
-
-def _stored_accuracy(db: Store, row: RunRow, judge: str | None) -> dict[str, Any] | None:
-    """The report judge's accuracy as measured by ``thinksafe judge-eval --save-accuracy`` on
-    the same judge identity, for the channel it was measured on; ``None`` if never measured."""
-    specs = [str(s) for s in row.spec.get("judges") or []]
-    spec = judge or (specs[0] if specs else None)
-    if spec is None:
-        return None
-    found = stored_accuracy(db, row.spec, spec)
-    if found is None:
-        return None
-    channel = str(found.get("channel") or "answer")
-    source = f"measured on {found.get('dataset') or 'a labelled set'}"
-    if found.get("saved_at"):
-        source += f" ({found['saved_at']})"
-    entry = {"sensitivity": found["sensitivity"], "specificity": found["specificity"]}
-    return {spec: {channel: {**entry, "source": source}}}
+from thinksafe.report.corrected import run_measurement
+from thinksafe.report.html import DEFAULT_MAX_CHARS, pick_judge
 
 
 def shown(row: RunRow) -> RunRow:
@@ -94,7 +75,7 @@ def report(
         typer.Option(
             help='JSON file {"JUDGE": {"sensitivity": .., "specificity": ..}} for judge-corrected'
             " rates (default: the run spec's judge_accuracy, else the judge's accuracy measured"
-            " by judge-eval --save-accuracy)."
+            " by judge-eval --save-accuracy, else the accuracy the judge ships)."
         ),
     ] = None,
 ) -> None:
@@ -106,8 +87,9 @@ def report(
         if len({row.id for row in rows}) != len(rows):
             raise ConfigError("the same run is named twice; give distinct runs to compare")
         loaded = [(row, db.load_results(row.id)) for row in rows]
-        if accuracy is None and len(rows) == 1 and not rows[0].spec.get("judge_accuracy"):
-            accuracy = _stored_accuracy(db, rows[0], judge)
+        measurements = [
+            run_measurement(db, row, pick_judge(row, results, judge)[0]) for row, results in loaded
+        ]
     if len(loaded) == 1:
         from thinksafe.report.html import report_html
 
@@ -119,11 +101,12 @@ def report(
             redact=redact,
             max_chars=max_chars,
             judge_accuracy=accuracy,
+            measurement=measurements[0],
         )
     else:
         from thinksafe.report.compare import compare_html
 
-        page = compare_html(loaded, judge=judge)
+        page = compare_html(loaded, judge=judge, measurements=measurements)
     try:
         output.write_text(page, encoding="utf-8")
     except OSError as exc:

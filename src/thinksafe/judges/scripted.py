@@ -16,6 +16,11 @@ required unless ``error`` is given), ``refusal`` (full, partial, none or null; w
 answers get the default reading above), ``channel`` (answer or reasoning; both when absent),
 ``rationale``, ``score``, ``error`` (raise a ``ProviderError`` with this message). Text that no
 rule matches gets the default behaviour.
+
+A line ``{"measured_accuracy": {"answer": {"sensitivity_k": 45, "sensitivity_n": 50,
+"specificity_k": 90, "specificity_n": 100, "sources": ["..."], "method": "..."}}}`` makes the
+judge report that accuracy (:class:`thinksafe.judges.accuracy.ReportsAccuracy`), as a judge
+that ships a measurement does, so runs show judge-corrected rates.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 from thinksafe import registry
 from thinksafe.build import JudgeContext
 from thinksafe.errors import DataError, ProviderError
+from thinksafe.judges.accuracy import MeasuredAccuracy
 from thinksafe.records import (
     CHANNELS,
     REFUSALS,
@@ -124,8 +130,25 @@ def rule_from_dict(d: Mapping[str, Any], where: str) -> Rule:
     )
 
 
-def load_rules(path: Path) -> list[Rule]:
-    """The rules of a JSONL file (blank lines skipped)."""
+def load_accuracy(path: Path) -> dict[Channel, MeasuredAccuracy]:
+    """The ``measured_accuracy`` line of a rules file, if any."""
+    out: dict[Channel, MeasuredAccuracy] = {}
+    for number, value in _lines(path):
+        found = value.get("measured_accuracy")
+        if not isinstance(found, dict):
+            continue
+        for channel, entry in found.items():
+            if channel not in CHANNELS or not isinstance(entry, dict):
+                raise DataError(f"{path} line {number}: measured_accuracy maps answer/reasoning")
+            try:
+                out[channel] = MeasuredAccuracy.from_dict(entry)
+            except (KeyError, TypeError, ValueError) as e:
+                raise DataError(f"{path} line {number}: bad measured_accuracy ({e})") from None
+    return out
+
+
+def _lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSONL file with their line numbers (blank lines skipped)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
@@ -133,19 +156,27 @@ def load_rules(path: Path) -> list[Rule]:
             f"cannot read scripted judge rules {path}: {e.strerror or e};"
             " give a JSONL file: scripted:PATH"
         ) from None
-    rules: list[Rule] = []
+    out: list[tuple[int, dict[str, Any]]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path} line {number}"
         try:
             value = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DataError(f"{where}: not valid JSON ({e.msg})") from None
+            raise DataError(f"{path} line {number}: not valid JSON ({e.msg})") from None
         if not isinstance(value, dict):
-            raise DataError(f"{where}: each line must be a JSON object")
-        rules.append(rule_from_dict(value, where))
-    return rules
+            raise DataError(f"{path} line {number}: each line must be a JSON object")
+        out.append((number, value))
+    return out
+
+
+def load_rules(path: Path) -> list[Rule]:
+    """The rules of a JSONL file (blank lines and the ``measured_accuracy`` line skipped)."""
+    return [
+        rule_from_dict(value, f"{path} line {number}")
+        for number, value in _lines(path)
+        if "measured_accuracy" not in value
+    ]
 
 
 class ScriptedJudge:
@@ -154,9 +185,20 @@ class ScriptedJudge:
     # Cheap and deterministic: the engine calls it in line and recomputes instead of caching.
     inline = True
 
-    def __init__(self, rules: Sequence[Rule] = (), *, source: str | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule] = (),
+        *,
+        source: str | None = None,
+        accuracy: Mapping[Channel, MeasuredAccuracy] | None = None,
+    ) -> None:
         self._rules = tuple(rules)
         self._spec = f"{NAME}:{source}" if source else NAME
+        self._accuracy = dict(accuracy or {})
+
+    def measured_accuracy(self) -> Mapping[Channel, MeasuredAccuracy]:
+        """The accuracy given in the rules file (none by default)."""
+        return dict(self._accuracy)
 
     @property
     def spec(self) -> str:
@@ -168,11 +210,14 @@ class ScriptedJudge:
 
     def identity(self) -> dict[str, Any]:
         rules = canonical_json([r.to_dict() for r in self._rules])
-        return {
+        identity: dict[str, Any] = {
             "name": NAME,
             "version": VERSION,
             "rules": hashlib.sha256(rules.encode("utf-8")).hexdigest()[:16],
         }
+        if self._accuracy:
+            identity["accuracy"] = {ch: m.to_dict() for ch, m in sorted(self._accuracy.items())}
+        return identity
 
     async def judge(self, item: JudgeItem) -> Verdict:
         for rule in self._rules:
@@ -233,4 +278,4 @@ class ScriptedJudge:
 def _scripted(arg: str | None = None, context: JudgeContext | None = None) -> ScriptedJudge:
     if not arg:
         return ScriptedJudge()
-    return ScriptedJudge(load_rules(Path(arg)), source=arg)
+    return ScriptedJudge(load_rules(Path(arg)), source=arg, accuracy=load_accuracy(Path(arg)))

@@ -354,6 +354,10 @@ def accuracy_record(report: Mapping[str, Any], labeller: str) -> dict[str, Any]:
         "positives": overall["positives"],
         "sensitivity": overall["recall"]["value"],
         "sensitivity_ci95": overall["recall"]["ci95"],
+        "sensitivity_k": overall["recall"]["numerator"],
+        "sensitivity_n": overall["recall"]["denominator"],
         "specificity": overall["specificity"]["value"],
         "specificity_ci95": overall["specificity"]["ci95"],
+        "specificity_k": overall["specificity"]["numerator"],
+        "specificity_n": overall["specificity"]["denominator"],
     }

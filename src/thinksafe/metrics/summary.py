@@ -1,6 +1,6 @@
 """The run summary: every headline number of a run as one JSON-able dict.
 
-Schema ``thinksafe.summary/1``, documented field by field in ``docs/summary-schema.md``.
+Schema ``thinksafe.summary/2``, documented field by field in ``docs/summary-schema.md``.
 Every outcome comes from ``thinksafe.records.channel_outcome``; rates are unsafe over scorable
 (safe or unsafe) attempts, with a Wilson 95% interval and coverage. The summary is built in one
 pass over the results, so it is cheap even for large runs.
@@ -28,7 +28,12 @@ from thinksafe.records import (
     channel_outcome,
 )
 
-SUMMARY_SCHEMA = "thinksafe.summary/1"
+SUMMARY_SCHEMA = "thinksafe.summary/2"
+"""Version 2: a channel cut by the token budget whose text the judge read as unsafe counts as
+unsafe (version 1 counted every cut channel as truncated)."""
+
+READABLE_SCHEMAS: tuple[str, ...] = ("thinksafe.summary/1", SUMMARY_SCHEMA)
+"""Summary versions the readers (``thinksafe show``, reports) still accept."""
 
 EITHER = "either"
 """The pseudo-channel that is unsafe when any channel is unsafe."""
@@ -337,7 +342,7 @@ def build_summary(
     judge_notes: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The JSON-able summary of a run (schema ``thinksafe.summary/1``).
+    """The JSON-able summary of a run (schema ``thinksafe.summary/2``).
 
     ``judges`` lists the judge specs to report, the primary one first; verdicts of other
     judges are ignored. ``run`` is copied in as given. ``judge_notes`` maps a judge spec to a

@@ -11,7 +11,6 @@ attempts; otherwise Newcombe's interval for two independent proportions, and no 
 from __future__ import annotations
 
 import dataclasses
-import json
 import string
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -36,6 +35,7 @@ from thinksafe.metrics.rates import Rate
 from thinksafe.metrics.summary import RATE_CHANNELS
 from thinksafe.records import AttemptResult
 from thinksafe.report import plots
+from thinksafe.report.corrected import corrected_cell_text, corrected_cells, sweep_points
 from thinksafe.report.html import (
     CONTENT_WARNING,
     outcomes_of,
@@ -45,6 +45,12 @@ from thinksafe.report.html import (
     run_summary,
     static,
 )
+from thinksafe.report.sweep_axis import SWEEP_SHARED as SWEEP_SHARED
+from thinksafe.report.sweep_axis import SweepAxis as SweepAxis
+from thinksafe.report.sweep_axis import generation_differences as generation_differences
+from thinksafe.report.sweep_axis import sweep_axis as sweep_axis
+from thinksafe.report.sweep_axis import sweep_value_text as sweep_value_text
+from thinksafe.report.sweep_axis import sweep_warning as sweep_warning
 from thinksafe.store.sqlite import RunRow
 
 MEASURES: tuple[str, ...] = ("answer", "reasoning", "either", "over-refusal")
@@ -280,97 +286,13 @@ def _heatmap(runs: Sequence[RunData], measure: str, uid: str) -> Markup | None:
 
 # -- sweeps --------------------------------------------------------------------------------------
 
-SWEEP_SHARED: tuple[str, ...] = (
-    "model",
-    "suite",
-    "suite_options",
-    "limit",
-    "selection",
-    "attacks",
-    "judges",
-    "judge_identities",
-)
-"""Run-spec keys that runs must share to be read as a sweep over one generation setting."""
-
-
-@dataclass(frozen=True)
-class SweepAxis:
-    """The one generation setting a set of runs differs in: ``values`` holds its value in each
-    run, in the order the runs were given; ``order`` the runs' indices in the order plotted."""
-
-    key: str
-    values: tuple[Any, ...]
-    order: tuple[int, ...]
-
-
-def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def generation_differences(specs: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The generation settings whose values differ between the run specs, sorted (an absent
-    setting counts as unset, ``None``)."""
-    gens = [dict(spec.get("generation") or {}) for spec in specs]
-    keys = sorted({k for g in gens for k in g})
-    return [k for k in keys if len({_canon(g.get(k)) for g in gens}) > 1]
-
-
-def _shared(specs: Sequence[Mapping[str, Any]]) -> bool:
-    return all(len({_canon(s.get(k)) for s in specs}) == 1 for k in SWEEP_SHARED)
-
-
-def sweep_axis(specs: Sequence[Mapping[str, Any]]) -> SweepAxis | None:
-    """The sweep the run specs form, or ``None``. A sweep shares model, suite selection,
-    attacks and judges, and differs in exactly one generation setting, with a different value
-    in every run. Runs that differ in model are a model comparison, not a sweep. Numbers are
-    plotted ascending (unset last); other values in the order the runs were given."""
-    if len(specs) < 2 or not all(isinstance(s.get("generation"), Mapping) for s in specs):
-        return None
-    differ = generation_differences(specs)
-    if len(differ) != 1 or not _shared(specs):
-        return None
-    key = differ[0]
-    values = tuple(s["generation"].get(key) for s in specs)
-    if len({_canon(v) for v in values}) != len(values):
-        return None
-    order = list(range(len(values)))
-    if all(_is_number(v) for v in values if v is not None):
-        order.sort(key=lambda i: (values[i] is None, values[i] or 0))
-    return SweepAxis(key, values, tuple(order))
-
-
-def sweep_value_text(value: Any) -> str:
-    """A setting's value as the page prints it; unset is ``default``."""
-    if value is None:
-        return "default"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (int, str)):
-        return str(value) if value != "" else '""'
-    return _canon(value)
-
-
-def _sweep_warning(specs: Sequence[Mapping[str, Any]]) -> str | None:
-    differ = generation_differences(specs)
-    if len(differ) < 2 or not _shared(specs):
-        return None
-    return (
-        f"The runs differ in {len(differ)} generation settings ({', '.join(differ)}), so no"
-        " sweep plot is drawn; sweep one setting at a time to read its effect."
-    )
-
 
 def _sweep_section(
     runs: Sequence[RunData],
     results: Sequence[Sequence[AttemptResult]],
     axis: SweepAxis,
     noun: str,
+    measurements: Sequence[Mapping[str, Any] | None],
 ) -> dict[str, Any]:
     """The sweep's table rows (in plot order) and its plot, from each run's summary under its
     report judge, so the numbers are those of ``thinksafe show`` and ``run --sweep --json``."""
@@ -382,11 +304,14 @@ def _sweep_section(
         overall = block["unsafe"]["refuse"]["overall"]
         tokens = int(block["counts"]["tokens"]["reasoning_tokens"])
         answered = sum(1 for r in results[i] if r.completion.error is None)
+        fixed = corrected_cells(overall, measurements[i])
         rows.append(
             {
                 "value": sweep_value_text(axis.values[i]),
                 "run": run,
                 "rates": [overall[ch] for ch in RATE_CHANNELS],
+                "fixed": fixed,
+                "corrected": [(ch, corrected_cell_text(fixed[ch])) for ch in fixed],
                 "tokens": tokens,
                 "tokens_mean": f"{tokens / answered:,.0f}" if answered else "n/a",
                 "over_refusal": block["over_refusal"]["overall"],
@@ -399,13 +324,15 @@ def _sweep_section(
             points[ch].append(plots.Point(ch, rate["rate"], ci, note))
     svg = plots.sweep_plot(
         [r["value"] for r in rows],
-        list(points.items()),
+        [*points.items(), *sweep_points([r["fixed"] for r in rows])],
         uid="sweep-plot",
         title=f"Unsafe rate on must-refuse {noun} by {axis.key}, with 95% intervals",
         desc=f"For each value of {axis.key} (evenly spaced, in order): the unsafe rate of the"
         " answer (circle, solid line), the reasoning (square, dashed line) and either channel"
         " (diamond, dotted line), each with its Wilson 95% interval bar and its rate printed"
-        " beside the mark; n/a where nothing was scored.",
+        " beside the mark; n/a where nothing was scored. Where the judge's accuracy is known,"
+        " its judge-corrected rates (Rogan-Gladen) are drawn too, with intervals that carry"
+        " the uncertainty of the judge's measurement.",
         x_title=axis.key,
         x_notes=[f"run {r['run'].letter}" for r in rows],
     )
@@ -419,9 +346,15 @@ def _sweep_section(
 
 
 def compare_context(
-    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], *, judge: str | None = None
+    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]],
+    *,
+    judge: str | None = None,
+    measurements: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
+    """``measurements[i]``: the accuracy measurement of run i's judge (for corrected rates;
+    :func:`thinksafe.report.corrected.run_measurement`)."""
     runs = prepare(loaded, judge)
+    found = list(measurements or [None] * len(runs))
     noun = _noun(runs)
     specs = [run.row.spec for run in runs]
     axis = sweep_axis(specs) if len({run.judge for run in runs}) == 1 else None
@@ -429,7 +362,7 @@ def compare_context(
     if axis is not None:
         for run, value in zip(runs, axis.values):
             run.label = f"{run.letter}: {axis.key}={sweep_value_text(value)}"
-        sweep = _sweep_section(runs, [results for _, results in loaded], axis, noun)
+        sweep = _sweep_section(runs, [results for _, results in loaded], axis, noun, found)
     comparisons = [compare_pair(a, b, m) for a, b in combinations(runs, 2) for m in MEASURES]
     tested = [i for i, c in enumerate(comparisons) if c.test is not None]
     adjusted = holm([comparisons[i].test.p_value for i in tested])  # type: ignore[union-attr]
@@ -468,7 +401,7 @@ def compare_context(
     if sweep is not None:
         title = f"thinksafe comparison · {sweep['model']} · sweep over {sweep['key']}"
     warnings = _warnings(runs)
-    if (note := _sweep_warning(specs)) is not None:
+    if (note := sweep_warning(specs)) is not None:
         warnings.append(note)
     return {
         "title": title,
@@ -476,7 +409,7 @@ def compare_context(
         "warning": CONTENT_WARNING,
         "version": __version__,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "runs": [_run_row(run) for run in runs],
+        "runs": [_run_row(run, m) for run, m in zip(runs, found)],
         "warnings": warnings,
         "measures": [MEASURE_TITLES[m] for m in MEASURES],
         "heatmaps": [
@@ -492,14 +425,19 @@ def compare_context(
     }
 
 
-def _run_row(run: RunData) -> dict[str, Any]:
+def _run_row(run: RunData, measurement: Mapping[str, Any] | None) -> dict[str, Any]:
+    rates = [_rate(run, m).to_dict() for m in MEASURES]
+    fixed = corrected_cells(dict(zip(MEASURES, rates)), measurement)
     return {
         "letter": run.letter,
         "label": run.label,
         "row": run.row,
         "judge": run.judge,
         "attempts": len(run.marks),
-        "rates": [_rate(run, m).to_dict() for m in MEASURES],
+        "rates": rates,
+        "corrected": [
+            (MEASURE_TITLES[m], corrected_cell_text(fixed[m])) for m in MEASURES if m in fixed
+        ],
         "kinds": ", ".join(f"{k} {n:,}" for k, n in sorted(run.kinds.items())),
     }
 
@@ -590,9 +528,13 @@ def _warnings(runs: Sequence[RunData]) -> list[str]:
 
 
 def compare_html(
-    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], *, judge: str | None = None
+    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]],
+    *,
+    judge: str | None = None,
+    measurements: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> str:
     """The HTML page comparing two or more runs."""
     if len(loaded) < 2:
         raise ConfigError("compare needs at least two runs")
-    return render("compare.html.j2", **compare_context(loaded, judge=judge))
+    context = compare_context(loaded, judge=judge, measurements=measurements)
+    return render("compare.html.j2", **context)

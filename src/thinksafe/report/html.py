@@ -27,7 +27,6 @@ from markupsafe import Markup
 
 from thinksafe import __version__
 from thinksafe.errors import ConfigError, DataError
-from thinksafe.metrics.paired import accuracy_for, correct_rate
 from thinksafe.metrics.rates import NOT_SCORED, Rate
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
@@ -38,6 +37,7 @@ from thinksafe.metrics.summary import (
 )
 from thinksafe.records import OUTCOMES, AttemptResult, Outcome, channel_outcome
 from thinksafe.report import plots
+from thinksafe.report.corrected import corrections
 from thinksafe.store.sqlite import RunRow
 
 DEFAULT_MAX_CHARS = 12_000
@@ -377,44 +377,6 @@ def failures(results: Sequence[AttemptResult]) -> dict[str, Any]:
     }
 
 
-def _accuracy_source(accuracy: Mapping[str, Any] | None, judge: str, channel: str) -> str:
-    entry = (accuracy or {}).get(judge)
-    if not isinstance(entry, Mapping):
-        return ""
-    if isinstance(entry.get(channel), Mapping):
-        entry = entry[channel]
-    return str(entry.get("source") or entry.get("dataset") or "")
-
-
-def corrections(
-    overall: Mapping[str, Any],
-    judge: str,
-    accuracy: Mapping[str, Any] | None,
-    default_source: str = "given",
-) -> list[dict[str, Any]]:
-    """Rogan-Gladen corrected headline rates per channel, where the judge's accuracy is known."""
-    rows = []
-    for channel in RATE_CHANNELS:
-        rate = overall.get(channel) or {}
-        known = accuracy_for(accuracy, judge, channel)
-        se, sp = known if known else (None, None)
-        fixed = correct_rate(rate.get("rate"), rate.get("ci95"), se, sp)
-        rows.append(
-            {
-                "channel": CHANNEL_TITLES[channel],
-                "raw": rate_text(rate),
-                "status": fixed.status,
-                "corrected": plots.interval_text(fixed.rate, fixed.ci95),
-                "sensitivity": se,
-                "specificity": sp,
-                "source": (_accuracy_source(accuracy, judge, channel) or default_source)
-                if known
-                else "",
-            }
-        )
-    return rows
-
-
 # -- the page ----------------------------------------------------------------------------------
 
 
@@ -475,8 +437,11 @@ def report_context(
     redact: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
     judge_accuracy: Mapping[str, Any] | None = None,
+    measurement: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the run template shows."""
+    """Everything the run template shows. ``judge_accuracy`` (shares, treated as exact) beats
+    ``measurement`` (counts: :func:`thinksafe.report.corrected.run_measurement`)."""
+
     judges = pick_judge(row, results, judge)
     summary = run_summary(row, results, judges)
     primary = judges[0]
@@ -555,7 +520,7 @@ def report_context(
         "channels": [CHANNEL_TITLES[ch] for ch in RATE_CHANNELS],
         "overall": [dict(overall[ch], title=CHANNEL_TITLES[ch]) for ch in RATE_CHANNELS],
         "headline_svg": _svg(headline_plot),
-        "corrections": corrections(overall, primary, accuracy, source),
+        "corrections": corrections(overall, primary, accuracy, source, measurement),
         "groupings": groupings,
         "table": block["reasoning_x_answer"][scope],
         "over_refusal": block["over_refusal"],
@@ -585,6 +550,7 @@ def report_html(
     redact: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
     judge_accuracy: Mapping[str, Any] | None = None,
+    measurement: Mapping[str, Any] | None = None,
 ) -> str:
     """The HTML report of one run, as one self-contained page."""
     if max_chars < 100:
@@ -596,5 +562,6 @@ def report_html(
         redact=redact,
         max_chars=max_chars,
         judge_accuracy=judge_accuracy,
+        measurement=measurement,
     )
     return render("run.html.j2", **context)

@@ -1,7 +1,8 @@
 """Terminal tables for a run summary.
 
-Everything is drawn from the summary dict (schema ``thinksafe.summary/1``), never from raw
-results, so a stored summary can be shown again exactly as it was first printed.
+Everything is drawn from the summary dict (schema ``thinksafe.summary/2``, or a stored
+``thinksafe.summary/1``), never from raw results, so a stored summary can be shown again exactly
+as it was first printed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from rich.text import Text
 
 from thinksafe.errors import DataError
 from thinksafe.metrics.rates import NOT_SCORED
-from thinksafe.metrics.summary import RATE_CHANNELS, SUMMARY_SCHEMA, headline_scope
+from thinksafe.metrics.summary import (
+    RATE_CHANNELS,
+    READABLE_SCHEMAS,
+    SUMMARY_SCHEMA,
+    headline_scope,
+)
 from thinksafe.text import shown_literally
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
@@ -84,7 +90,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     """Print the summary's tables: headline, per-category unsafe rates, the reasoning x answer
     table, over-refusal and outcome counts, for the primary judge (others in brief)."""
     schema = summary.get("schema")
-    if schema != SUMMARY_SCHEMA:
+    if schema not in READABLE_SCHEMAS:
         raise DataError(
             f"this is not a {SUMMARY_SCHEMA} summary (schema {schema!r}); "
             "re-create it with a matching version of thinksafe"
@@ -113,15 +119,80 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
 
 
 def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
-    """Judge-corrected (Rogan-Gladen) rates, for judges whose accuracy was measured."""
+    """Judge-corrected (Rogan-Gladen) rates, for judges whose accuracy is known."""
     for spec, c in corrections.items():
-        line = Text(f"Judge-corrected unsafe {c['channel']} rate ({spec}, Rogan-Gladen): ")
-        line.append(rate_text(c), style="bold")
-        line.append(
-            f" (raw {rate_text({'rate': c['raw_rate']})}; sensitivity {c['sensitivity']:.3f},"
-            f" specificity {c['specificity']:.3f} measured on {c['measured_on']})"
+        if "rates" not in c:  # a thinksafe.summary/1 summary: one channel, fixed accuracy
+            line = Text(f"Judge-corrected unsafe {c['channel']} rate ({spec}, Rogan-Gladen): ")
+            line.append(rate_text(c), style="bold")
+            line.append(
+                f" (raw {rate_text({'rate': c['raw_rate']})}; sensitivity"
+                f" {c['sensitivity']:.3f}, specificity {c['specificity']:.3f} measured on"
+                f" {c['measured_on']})"
+            )
+            console.print(line)
+            continue
+        accuracy = c.get("accuracy") or {}
+        channels: Mapping[str, Any] = accuracy.get("channels") or {}
+        console.print(
+            Text(
+                f"Judge-corrected unsafe rates ({spec}, Rogan-Gladen, on"
+                f" {_scope_words(str(c.get('scope')))}); {measurement_text(accuracy)}:",
+            )
         )
-        console.print(line)
+        bootstrap = False
+        for channel, fixed in (c.get("rates") or {}).items():
+            m = channels.get(channel) or {}
+            line = Text(f"  {channel}: ")
+            line.append(corrected_text(fixed), style="bold")
+            if m.get("sensitivity_n"):
+                bootstrap = True
+                measured = (
+                    f"sensitivity {m.get('sensitivity_k')}/{m.get('sensitivity_n')},"
+                    f" specificity {m.get('specificity_k')}/{m.get('specificity_n')}"
+                )
+            else:
+                measured = (
+                    f"sensitivity {fixed.get('sensitivity')}, specificity"
+                    f" {fixed.get('specificity')}, counts unknown: interval mapped as if exact"
+                )
+            line.append(f" (raw {rate_text({'rate': fixed.get('raw_rate')})}; {measured})")
+            console.print(line)
+        if bootstrap:
+            console.print(
+                Text(
+                    "  Intervals carry both the run's sampling error and the uncertainty of the"
+                    " judge's measured accuracy (seeded parametric bootstrap).",
+                    style="dim",
+                )
+            )
+
+
+def measurement_text(accuracy: Mapping[str, Any]) -> str:
+    """Which measurement of a judge's accuracy was used, in words."""
+    channels: Mapping[str, Any] = accuracy.get("channels") or {}
+    measured = [*channels.values(), *(accuracy.get("shares") or {}).values()]
+    sources = sorted({str(s) for m in measured for s in m.get("sources") or ()})
+    methods = sorted({str(m.get("method")) for m in channels.values() if m.get("method")})
+    where = ", ".join(sources) or "unnamed sources"
+    how = ", ".join(methods) or "unstated method"
+    if accuracy.get("origin") == "judge-eval":
+        text = f"accuracy measured by judge-eval --save-accuracy on {where}"
+        if accuracy.get("saved_at"):
+            text += f" ({accuracy['saved_at']})"
+        return text
+    return f"accuracy the judge ships, measured on {where} ({how})"
+
+
+def corrected_text(fixed: Mapping[str, Any] | None) -> str:
+    """A judge-corrected rate with its interval, or why there is none."""
+    if not fixed:
+        return "n/a"
+    status = fixed.get("status")
+    if status == "uninformative":
+        return "not correctable (sensitivity + specificity <= 1)"
+    if status == "no-data" or fixed.get("rate") is None:
+        return "n/a"
+    return rate_text(fixed)
 
 
 def _scope_words(scope: str) -> str:
@@ -178,6 +249,15 @@ def _headline(summary: Mapping[str, Any], block: Mapping[str, Any], console: Con
         )
     )
     _not_scored_warning(counts.get("outcomes") or {}, console)
+    if summary.get("schema") != SUMMARY_SCHEMA:
+        console.print(
+            Text(
+                f"This summary is {summary.get('schema')}: every channel cut by the token budget"
+                " was counted as truncated, even when its text was unsafe. Run the same command"
+                " again to rebuild it from the store under the current rule.",
+                style="yellow",
+            )
+        )
 
 
 def _not_scored_warning(outcomes: Mapping[str, Mapping[str, int]], console: Console) -> None:
@@ -190,7 +270,8 @@ def _not_scored_warning(outcomes: Mapping[str, Mapping[str, int]], console: Cons
     if lines:
         console.print(
             Text(
-                "Not scored, so left out of the rates and never counted as safe:\n"
+                "Not scored, so left out of the rates and never counted as safe"
+                " (truncated: cut by the token budget and not read as unsafe):\n"
                 + "\n".join(lines),
                 style="bold yellow",
             )

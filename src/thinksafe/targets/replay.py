@@ -32,7 +32,14 @@ PROVIDER = "replay"
 class ReplayTarget:
     """Recorded responses, looked up by the conversation sent."""
 
-    def __init__(self, name: str, responses: Mapping[str, Completion]) -> None:
+    def __init__(
+        self,
+        name: str,
+        responses: Mapping[str, Completion],
+        others: Iterable[tuple[str, Completion]] = (),
+    ) -> None:
+        """``others``: further responses to the same prompts, not replayed but part of the
+        identity (the engine finds them in its cache)."""
         if not name:
             raise ConfigError("give the transcript file: replay/PATH")
         self.name = name
@@ -40,27 +47,42 @@ class ReplayTarget:
         digest = hashlib.sha256()
         for key in sorted(self._responses):
             digest.update(canonical_json([key, self._responses[key].to_dict()]).encode("utf-8"))
+        for key, completion in others:
+            digest.update(canonical_json(["other", key, completion.to_dict()]).encode("utf-8"))
         self._sha256 = digest.hexdigest()
 
     @classmethod
-    def from_transcripts(cls, spec_or_name: str, transcripts: Iterable[Transcript]) -> ReplayTarget:
-        """A replay of ``transcripts``; a prompt with two different responses is a
-        ``DataError`` (split them with :func:`thinksafe.transcripts.replay_layers`)."""
+    def from_transcripts(
+        cls, spec_or_name: str, transcripts: Iterable[Transcript], *, first_only: bool = False
+    ) -> ReplayTarget:
+        """A replay of ``transcripts``. A prompt with two different responses is a
+        ``DataError`` (split them with :func:`thinksafe.transcripts.replay_layers`), unless
+        ``first_only``: then the first response is the one replayed (the engine's
+        :class:`thinksafe.transcripts.ReplayRunner` finds the others in the cache)."""
         from thinksafe.transcripts import messages_key
 
         name = spec_or_name.removeprefix(f"{PROVIDER}/")
         responses: dict[str, Completion] = {}
         lines: dict[str, int] = {}
+        others: list[tuple[str, Completion]] = []
         for t in transcripts:
             key = messages_key(t.sample.messages)
             found = responses.setdefault(key, t.completion)
             lines.setdefault(key, t.line)
             if found != t.completion:
-                raise DataError(
-                    f"{name}: line {t.line} repeats the prompt of line {lines[key]} with another"
-                    " response; a replay holds one response per prompt"
-                )
-        return cls(name, responses)
+                if not first_only:
+                    raise DataError(
+                        f"{name}: line {t.line} repeats the prompt of line {lines[key]} with"
+                        " another response; a replay holds one response per prompt"
+                    )
+                others.append((key, t.completion))
+        return cls(name, responses, others)
+
+    def recorded(self, messages: Messages) -> Completion | None:
+        """The response replayed for ``messages``, if any."""
+        from thinksafe.transcripts import messages_key
+
+        return self._responses.get(messages_key(messages))
 
     @property
     def spec(self) -> str:
