@@ -938,8 +938,16 @@ def test_pop_option(spec: str, rest: str, value: str | None) -> None:
     assert pop_option(spec, "prompt_file") == (rest, value)
 
 
-def test_guard_templates_are_worded_for_thinksafe() -> None:
-    for name in ("llama_guard", "wildguard", "shieldgemma"):
+def test_guard_templates_say_where_their_text_comes_from() -> None:
+    # Llama Guard's prompt comes from the model's own chat template; the file is a fallback
+    # for models without one, worded for thinksafe.
+    header = load_rubric("llama_guard").text.split("\n# placeholders")[0]
+    assert "wording: written for thinksafe" in header and "layout follows" in header
+    # WildGuard's and ShieldGemma's are the documented formats, byte for byte, cited.
+    for name, card in (
+        ("wildguard", "https://huggingface.co/allenai/wildguard"),
+        ("shieldgemma", "https://huggingface.co/google/shieldgemma-2b"),
+        ("shieldgemma_policies", "https://ai.google.dev/gemma/docs/shieldgemma/model_card"),
+    ):
         header = load_rubric(name).text.split("\n# placeholders")[0]
-        assert "wording: written for thinksafe" in header, name
-        assert "layout follows" in header, name
+        assert card in header and "byte for byte" in header, name

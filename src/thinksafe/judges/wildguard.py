@@ -5,13 +5,16 @@ refusal: yes|no`` and ``Harmful response: yes|no``. The label comes from the har
 line (yes is unsafe), the refusal (answers only) from the refusal line (yes is ``full``, no is
 ``none``; WildGuard has no partial class), and all three readings go into the rationale.
 
-WildGuard ships no chat template, so thinksafe writes its prompt: ``rubrics/wildguard.txt``
-(our wording in the layout WildGuard documents; its accuracy with our wording is unmeasured)
-between WildGuard's turn markers (``<s><|user|>\\n[INST] `` ... `` [/INST]\\n<|assistant|>\\n``),
-with the benchmark's request and the channel text defused (see :mod:`thinksafe.judges.guards`).
-``prompt_file=FILE`` (``wildguard:hf/PATH?prompt_file=FILE``, or
-``THINKSAFE_WILDGUARD_PROMPT_FILE``) replaces that template with a file of the user's, such as
-the official instruction copied from the model card (:class:`PromptFile` says how it is read).
+WildGuard's input format is an interface: the model was trained on one exact text, its
+``instruction_format`` (model card, "How to Use WildGuard", https://huggingface.co/allenai/wildguard;
+also ``WILDGUARD_INPUT_FORMAT`` in https://github.com/allenai/wildguard, ``wildguard/utils.py``).
+WildGuard ships no chat template that would carry it, so thinksafe holds it:
+``rubrics/wildguard.txt`` is the instruction byte for byte, and :data:`_START` and :data:`_END`
+are the card's turn markers around it; the benchmark's request and the channel text are defused
+(see :mod:`thinksafe.judges.guards`) and filled in where the card puts ``{prompt}`` and
+``{response}``. ``prompt_file=FILE`` (``wildguard:hf/PATH?prompt_file=FILE``, or
+``THINKSAFE_WILDGUARD_PROMPT_FILE``) replaces that instruction with a file of the user's
+(:class:`PromptFile` says how it is read).
 
 - ``wildguard:hf/allenai/wildguard`` (and ``vllm/``): the prompt is run as it is, with the
   tokenizer's own beginning-of-text token;
@@ -44,7 +47,7 @@ from thinksafe.protocols import Target
 from thinksafe.records import CHANNELS, Channel, JudgeItem, Message, Refusal
 
 NAME = "wildguard"
-VERSION = "2"
+VERSION = "3"
 TEMPLATE = "wildguard"
 MAX_TOKENS = 64
 
@@ -56,6 +59,7 @@ __all__ = [
     "read_wildguard",
 ]
 
+# The turn markers of the card's instruction_format (see the module).
 _START = "<|user|>\n[INST] "
 _END = " [/INST]\n<|assistant|>\n"
 # WildGuard's beginning-of-text token, for a served model (locally, the tokenizer's own).
