@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from pytest import MonkeyPatch
 from rich.console import Console
 
 from thinksafe.build import JudgeContext, build_judge
 from thinksafe.errors import ConfigError, ProviderError
+from thinksafe.evaluate import evaluate
 from thinksafe.judges.cascade import CascadeJudge
 from thinksafe.judges.provenance import decided_by
 from thinksafe.metrics.summary import build_summary
@@ -69,11 +72,11 @@ def test_first_decides_what_it_is_sure_of_second_the_rest() -> None:
     record = raw(deferred)
     first, second_record = record["first"], record["second"]
     assert isinstance(first, dict) and isinstance(second_record, dict)
-    assert first["judge"] == "scripted" and first["verdict"]["label"] == "unscorable"
+    assert first["judge"] == "scripted" and first["label"] == "unscorable"
     assert second_record["judge"] == "safety:fake/second"
-    assert second_record["verdict"]["label"] == "unsafe"
-    assert second_record["verdict"]["raw"] == UNSAFE_REPLY
-    assert raw(safe)["second"] == {"judge": "safety:fake/second", "verdict": None}
+    assert second_record["label"] == "unsafe" and second_record["raw"] == UNSAFE_REPLY
+    assert second_record["rationale"] == "it gives the steps"
+    assert raw(safe)["second"] is None and raw(safe)["first"]["label"] == "safe"  # type: ignore[index]
 
 
 def test_both_abstaining_is_unscorable_never_safe() -> None:
@@ -154,3 +157,51 @@ def test_summary_and_terminal_count_who_decided(tmp_path: Path) -> None:
     out = io.StringIO()
     render_summary(summary, Console(file=out, width=200, color_system=None))
     assert "Answer verdicts decided by: neither 2 (50%), scripted 2 (50%)" in out.getvalue()
+
+
+def test_judge_in_line_decides_what_first_is_sure_of() -> None:
+    judge, second = build("cascade(rules,safety:fake/second)")
+    items = [make_item("I can't help with that."), make_item("Let me think.", "reasoning")]
+    early = judge.judge_in_line(items)
+    assert early[0] is not None and decided_by(early[0]) == (True, "rules")
+    assert early[1] is None and not second.prompts
+    # The abstention goes through judge(), where FIRST's kept verdict is used.
+    (verdict,) = judge_all(judge, [items[1]])
+    assert decided_by(verdict) == (True, "safety:fake/second") and judge.batches_run == 0
+    assert "rules abstained" in verdict.rationale
+    # A FIRST that does not judge in batches decides nothing in line.
+    scripted, _ = build("cascade(scripted,safety:fake/second)")
+    assert scripted.judge_in_line(items) == [None, None]
+
+
+def test_the_engine_runs_a_batching_first_in_line(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
+    from thinksafe.judges.rules import RulesJudge
+
+    sizes: list[int] = []
+    original = RulesJudge.judge_batch
+
+    def recording(self: RulesJudge, items: Sequence[JudgeItem]) -> list[Verdict]:
+        sizes.append(len(items))
+        return original(self, items)
+
+    monkeypatch.setattr(RulesJudge, "judge_batch", recording)
+    spec = "cascade(rules,scripted)"
+    summary = evaluate("mock/reasoner", "starter", judges=[spec], store=tmp_path / "s.db")
+    # Whole batches of completions, more than the judge workers could gather.
+    assert max(sizes) > 16
+    decided = summary["judges"][spec]["decided_by"]
+    assert decided["answer"] == {"rules": 80}
+    assert sum(decided["reasoning"].values()) == 80 and decided["reasoning"].get("scripted")
+
+
+def test_decided_by_reads_only_a_cascades_record() -> None:
+    def verdict(raw: str) -> Verdict:
+        return Verdict(judge="j", channel="answer", label="safe", raw=raw)
+
+    assert decided_by(verdict('{"decided_by":"safety:openai/m\\"x","first":{}}')) == (
+        True,
+        'safety:openai/m"x',
+    )
+    assert decided_by(verdict('{"decided_by":null,"first":{}}')) == (True, None)
+    for raw in ("", "safe", '{"label":"safe"}', 'the model said {"decided_by":"me"}'):
+        assert decided_by(verdict(raw)) == (False, None)

@@ -7,8 +7,10 @@ built through the registry (``cascade(offline,any-unsafe(wildguard:openai/m,safe
 works; commas inside a member's parentheses belong to it).
 
 - FIRST's verdict stands when it is ``safe`` or ``unsafe``. A FIRST that judges in batches
-  (``judge_batch``, as ``offline`` and ``rules`` do) gets the items that arrive together in one
-  batch, so it stays as fast as when it judges in line.
+  (``judge_batch``, as ``offline`` and ``rules`` do) judges in line in a run: the engine hands
+  the cascade each batch of completions (:meth:`CascadeJudge.judge_in_line`) and only FIRST's
+  abstentions go on to the cascade's workers and cache; items that reach :meth:`judge`
+  directly are gathered into batches for FIRST too.
 - When FIRST is ``unscorable`` (or cannot read the channel), SECOND is asked, and its verdict
   stands when scorable. When SECOND is also unscorable, or cannot read the channel, the verdict
   is ``unscorable``: never safe. A call of SECOND that fails (``ProviderError``) propagates, so
@@ -29,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from thinksafe import registry
 from thinksafe.build import JudgeContext, build_judge
-from thinksafe.errors import ConfigError
+from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.judges.ensemble import split_members
 from thinksafe.judges.provenance import DECIDED_BY
 from thinksafe.protocols import Judge
@@ -45,7 +47,7 @@ VERSION = "1"
 BATCH_WAIT_S = 0.002
 MAX_BATCH = 512
 # Items whose FIRST verdict is kept for a retry after SECOND failed.
-_MAX_PENDING = 256
+_MAX_PENDING = 4096
 
 
 @runtime_checkable
@@ -55,14 +57,13 @@ class BatchJudge(Protocol):
     def judge_batch(self, items: Sequence[JudgeItem]) -> list[Verdict]: ...
 
 
-def _member(verdict: Verdict | None) -> dict[str, Any] | None:
+def _member(spec: str, verdict: Verdict | None) -> dict[str, Any] | None:
+    """What a member said (None when it was not asked): its label, rationale and raw reply."""
     if verdict is None:
         return None
     return {
+        "judge": spec,
         "label": verdict.label,
-        "refusal": verdict.refusal,
-        "score": verdict.score,
-        "probability": verdict.probability,
         "rationale": verdict.rationale,
         "raw": verdict.raw,
     }
@@ -129,6 +130,26 @@ class CascadeJudge:
             return [(i, error) for i in range(len(items))]
         return list(enumerate(verdicts))
 
+    def judge_in_line(self, items: Sequence[JudgeItem]) -> list[Verdict | None]:
+        """The verdicts FIRST decides, a whole batch at once, when it judges in batches; None
+        for the items left to :meth:`judge` (FIRST's abstentions, whose verdicts are kept so
+        that FIRST is not asked again). See :class:`thinksafe.protocols.PartlyInlineJudge`."""
+        out: list[Verdict | None] = [None] * len(items)
+        first = self._first
+        if not isinstance(first, BatchJudge):
+            return out
+        readable = [i for i, item in enumerate(items) if item.channel in first.channels]
+        try:
+            verdicts = first.judge_batch([items[i] for i in readable])
+        except ProviderError:
+            return out  # left to judge(), which records the failure
+        for i, verdict in zip(readable, verdicts):
+            if verdict.label != "unscorable":
+                out[i] = self._verdict(items[i], verdict, None, first.spec)
+            else:
+                self._keep(items[i], verdict)
+        return out
+
     async def _first_verdict(self, item: JudgeItem) -> Verdict | None:
         if item.channel not in self._first.channels:
             return None
@@ -167,8 +188,8 @@ class CascadeJudge:
         raw = canonical_json(
             {
                 DECIDED_BY: by,
-                "first": {"judge": self._first.spec, "verdict": _member(first)},
-                "second": {"judge": self._second.spec, "verdict": _member(second)},
+                "first": _member(self._first.spec, first),
+                "second": _member(self._second.spec, second),
             }
         )
         first_says = (
