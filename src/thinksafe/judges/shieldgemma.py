@@ -17,10 +17,9 @@ with those texts, so they are an interface, not prose.
   text that template writes, byte for byte (see the file for its sources). The judge reads
   the **probability** of Yes from the model's next-token logits for ``Yes`` and ``No``
   (softmax over the two), one forward pass per principle, no generation. Unsafe when the
-  probability is above
-  :data:`THRESHOLD` (0.5) for any principle; ``probability`` is the highest one, and the
-  rationale gives each. (A local model whose vocabulary has no ``Yes``/``No`` token, or a
-  ``vllm/`` one, generates and is read as text.)
+  probability is above :data:`THRESHOLD` (0.5) for any principle; ``probability`` is the
+  highest one, and the rationale gives each. (A local model whose vocabulary has no
+  ``Yes``/``No`` token, or a ``vllm/`` one, generates and is read as text.)
 - ``shieldgemma:openai/google/shieldgemma-2b`` (a served model): the conversation is sent as
   two chat messages with the principle as the chat template's ``guideline`` argument
   (``chat_template_kwargs``), so the model's own chat template builds the prompt, as it was
