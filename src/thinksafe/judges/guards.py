@@ -9,8 +9,10 @@ guard judge asks its model in one of two ways, chosen by the target:
   ships a chat template that builds the guard's prompt (Llama Guard's and ShieldGemma's do),
   that template renders it from the conversation (:func:`render_model_template`), so the model
   reads what it was trained on, loaded from the user's model files at run time. Otherwise
-  (WildGuard ships none; a test model) the prompt comes from the guard's template file in
-  ``judges/rubrics/``, worded for thinksafe after the model's documented layout;
+  the prompt comes from the guard's template file in ``judges/rubrics/``: for WildGuard, which
+  ships no template, its model card's instruction format byte for byte; for ShieldGemma, the
+  text its checkpoints' template writes; for Llama Guard (a fallback for test models), wording
+  of thinksafe's in the model's documented layout;
 - **chat** (any other target, typically ``openai/...`` against a vLLM server): the question
   goes through the chat endpoint, where the served model applies its own chat template. Each
   guard module says what it sends (the conversation as messages, or its whole prompt as one
