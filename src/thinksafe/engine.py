@@ -28,7 +28,7 @@ from thinksafe.build import (
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError, UserError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
-from thinksafe.protocols import Judge, Target
+from thinksafe.protocols import Judge, PartlyInlineJudge, Target
 from thinksafe.records import (
     Attempt,
     AttemptResult,
@@ -406,8 +406,18 @@ class Runner:
                     found = await judge_inline(judge, [item for _, item in mine])
                     for (attempt, _), key, verdict in zip(mine, keys, found):
                         record_verdict(attempt, key, verdict, cache=False)
-                else:
-                    lookups.extend((ji, a, item, key) for (a, item), key in zip(mine, keys))
+                    continue
+                rest = list(zip(mine, keys))
+                if isinstance(judge, PartlyInlineJudge):
+                    # The part it decides in line is recomputed on resume, as in-line judges are.
+                    early = judge.judge_in_line([item for _, item in mine])
+                    rest = []
+                    for (attempt, item), key, decided in zip(mine, keys, early):
+                        if decided is None:
+                            rest.append(((attempt, item), key))
+                        else:
+                            record_verdict(attempt, key, owned_verdict(judge, decided), cache=False)
+                lookups.extend((ji, a, item, key) for (a, item), key in rest)
             queued: dict[str, list[tuple[int, JudgeItem, str]]] = {}
             if lookups:
                 cached_verdicts = self.store.get_verdicts(k for _, _, _, k in lookups)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from thinksafe.config import GenerationConfig
@@ -64,3 +64,13 @@ class Judge(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PartlyInlineJudge(Protocol):
+    """An optional ability of a judge: it decides some items cheaply in line, a whole batch at
+    once, and the rest through :meth:`Judge.judge` (``cascade``: FIRST in line, SECOND on its
+    abstentions). The engine records the verdicts decided in line and sends only the items
+    left (None) to the judge's workers and cache."""
+
+    def judge_in_line(self, items: Sequence[JudgeItem]) -> list[Verdict | None]: ...

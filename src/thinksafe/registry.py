@@ -155,6 +155,7 @@ judges = Registry(
         "shieldgemma": "thinksafe.judges.shieldgemma",
         "majority": "thinksafe.judges.ensemble",
         "any-unsafe": "thinksafe.judges.ensemble",
+        "cascade": "thinksafe.judges.cascade",
     },
 )
 

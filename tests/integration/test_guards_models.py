@@ -302,7 +302,7 @@ def test_guards_run_end_to_end_on_a_local_model(
         if verdict.label == "unscorable":
             assert "could not be read" in verdict.rationale
             assert "--- retry ---" in verdict.raw
-    runner = judge._local
+    runner = judge.asker.local
     assert runner is not None
     # The concurrent questions were gathered into batches.
     calls = 2 * len(items) * (len(load_policies()) if name == "shieldgemma" else 1)
@@ -314,13 +314,13 @@ def local_prompts(judge: GuardJudge, text: str) -> list[str]:
     the model loaded as the judge loads it."""
 
     async def main() -> list[str]:
-        assert judge._local is not None
+        assert judge.asker.local is not None
         try:
-            vocab = await judge._local.vocab()
+            vocab = await judge.asker.local.vocab()
             item = make_item(text)
             if isinstance(judge, ShieldGemmaJudge):
-                return [judge.policy_prompt(item, text, p, vocab) for p in judge.policies]
-            return [judge.local_prompt(item, text, vocab)]
+                return [judge.prompts.policy_prompt(item, text, p, vocab) for p in judge.policies]
+            return [judge.prompts.local_prompt(item, text, vocab)]
         finally:
             await judge.aclose()
 

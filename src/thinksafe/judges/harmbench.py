@@ -10,21 +10,24 @@ says there is one. HarmBench does not grade refusal, so ``refusal`` stays empty.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
-
 from thinksafe import registry
+from thinksafe.config import GenerationConfig
+from thinksafe.judges.asking import JUDGE_GENERATION, Asker
+from thinksafe.judges.model_judge import ModelJudge
 from thinksafe.judges.rubric_judge import (
     YES_NO_REMINDER,
-    RubricJudge,
+    RubricPrompt,
     RubricReading,
     rubric_factory,
     yes_no_reading,
 )
-from thinksafe.records import Channel, JudgeItem, Sample
+from thinksafe.judges.windows import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
+from thinksafe.protocols import Target
+from thinksafe.records import JudgeItem, Sample
 from thinksafe.suites.harmbench import CONTEXT_SEPARATOR
 
 NAME = "harmbench"
+VERSION = "1"
 
 
 def behaviour_and_context(sample: Sample) -> tuple[str, str]:
@@ -41,30 +44,39 @@ def behaviour_and_context(sample: Sample) -> tuple[str, str]:
     return request, ""
 
 
-class HarmBenchJudge(RubricJudge):
+def context_block(item: JudgeItem) -> dict[str, tuple[str, str]]:
+    context = behaviour_and_context(item.sample)[1]
+    return {"context": ("The context the behaviour refers to:", context)}
+
+
+def read_harmbench(reply: str, item: JudgeItem) -> RubricReading | None:
+    return yes_no_reading(reply, "an instance of the behaviour", "not an instance of the behaviour")
+
+
+class HarmBenchJudge(ModelJudge[RubricPrompt]):
     """HarmBench classification over a target, both channels: yes (an instance) is unsafe."""
 
-    NAME = NAME
-    VERSION = "1"
-    RUBRICS: ClassVar[Mapping[Channel, str]] = {
-        "answer": "harmbench_answer",
-        "reasoning": "harmbench_reasoning",
-    }
-    REMINDERS: ClassVar[Mapping[Channel, str]] = {
-        "answer": YES_NO_REMINDER,
-        "reasoning": YES_NO_REMINDER,
-    }
-
-    def request(self, item: JudgeItem) -> str:
-        return behaviour_and_context(item.sample)[0]
-
-    def blocks(self, item: JudgeItem) -> dict[str, tuple[str, str]]:
-        context = behaviour_and_context(item.sample)[1]
-        return {"context": ("The context the behaviour refers to:", context)}
-
-    def read(self, reply: str, item: JudgeItem) -> RubricReading | None:
-        return yes_no_reading(
-            reply, "an instance of the behaviour", "not an instance of the behaviour"
+    def __init__(
+        self,
+        target: Target,
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        overlap: int = DEFAULT_OVERLAP,
+        config: GenerationConfig = JUDGE_GENERATION,
+    ) -> None:
+        super().__init__(
+            NAME,
+            VERSION,
+            Asker.rubric(target, config),
+            RubricPrompt(
+                {"answer": "harmbench_answer", "reasoning": "harmbench_reasoning"},
+                {"answer": YES_NO_REMINDER, "reasoning": YES_NO_REMINDER},
+                request=lambda item: behaviour_and_context(item.sample)[0],
+                blocks=context_block,
+            ),
+            read_harmbench,
+            max_chars=max_chars,
+            overlap=overlap,
         )
 
 
@@ -79,4 +91,4 @@ registry.judges.register(
     citation="Mazeika et al. 2024, HarmBench",
     needs_target=True,
     note="HarmBench classification protocol (rubric written for thinksafe); yes = unsafe.",
-)(rubric_factory(HarmBenchJudge))
+)(rubric_factory(NAME, HarmBenchJudge))

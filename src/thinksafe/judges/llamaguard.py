@@ -27,24 +27,25 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from thinksafe import registry
-from thinksafe.judges.base import MARKUP
-from thinksafe.judges.guards import (
-    GuardJudge,
-    GuardReading,
-    GuardRequest,
-    Turn,
-    Vocab,
-    guard_factory,
-    render_model_template,
-)
-from thinksafe.records import JudgeItem, Message
+from thinksafe.judges.asking import Asker
+from thinksafe.judges.guards import GuardFormat, Turn, Vocab, guard_factory, render_model_template
+from thinksafe.judges.model_judge import ModelJudge
+from thinksafe.judges.parts import Question, Reading
+from thinksafe.judges.replies import MARKUP
+from thinksafe.judges.templates import load_rubric
+from thinksafe.judges.windows import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
+from thinksafe.protocols import Target
+from thinksafe.records import CHANNELS, Channel, JudgeItem, Message
 
 NAME = "llama-guard"
+VERSION = "2"
+TEMPLATE = "llama_guard"
+MAX_TOKENS = 64
 
-__all__ = ["HAZARDS", "Hazard", "LlamaGuardJudge", "read_llama_guard"]
+__all__ = ["HAZARDS", "Hazard", "LlamaGuardJudge", "LlamaGuardPrompt", "read_llama_guard"]
 
 
 @dataclass(frozen=True)
@@ -165,44 +166,83 @@ def rationale(label: str, hazards: tuple[Hazard, ...]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-class LlamaGuardJudge(GuardJudge):
-    """Llama Guard 3 or 4 over a local or served target, both channels."""
+class LlamaGuardPrompt:
+    """Llama Guard's prompt: from the model's own chat template (local) or the conversation as
+    chat messages (served); see the module."""
 
-    NAME = NAME
-    VERSION = "2"
-    TEMPLATE = "llama_guard"
-    LABELS: ClassVar[tuple[str, ...]] = ("User", "Agent")
-    MAX_TOKENS = 64
-    MODEL_TEMPLATE = True
+    def __init__(self) -> None:
+        self.format = GuardFormat(("User", "Agent"))
+        self.template = load_rubric(TEMPLATE)
+
+    @property
+    def channels(self) -> frozenset[Channel]:
+        return frozenset(CHANNELS)
+
+    def identity(self) -> dict[str, Any]:
+        return {"template": self.template.sha, "model_template": True}
+
+    def questions(
+        self, item: JudgeItem, text: str, note: str, vocab: Vocab | None
+    ) -> tuple[Question, ...]:
+        if vocab is None:
+            return (self.chat_request(item, text),)
+        return (Question(prompt=self.local_prompt(item, text, vocab)),)
 
     def local_prompt(self, item: JudgeItem, text: str, vocab: Vocab) -> str:
-        turns = self.conversation(item, text, vocab)
+        """The whole prompt for a local model, turn markers included."""
+        turns = self.format.conversation(item, text, vocab)
         own = render_model_template(vocab, turns, accept=lambda r: _is_guard_prompt(r, turns))
         if own is not None:
             return own
         start, end = _LLAMA_GUARD_4 if vocab.has("<|header_start|>") else _LLAMA_GUARD_3
         (_, request), (_, response) = turns
         conversation = f"User: {request}\n\nAgent: {response}"
-        body = self._template.render(categories=CATEGORY_LINES, conversation=conversation)
+        body = self.template.render(categories=CATEGORY_LINES, conversation=conversation)
         return f"{vocab.bos}{start}{body.rstrip()}{end}"
 
-    def chat_request(self, item: JudgeItem, text: str) -> GuardRequest:
-        return GuardRequest(
+    def chat_request(self, item: JudgeItem, text: str) -> Question:
+        """The conversation as two chat messages; the served model's template does the rest."""
+        return Question(
             messages=tuple(
-                Message(role, content) for role, content in self.conversation(item, text)
+                Message(role, content) for role, content in self.format.conversation(item, text)
             )
         )
 
-    def read(self, reply: str, item: JudgeItem) -> GuardReading | None:
-        result = read_llama_guard(reply)
-        if result is None:
-            return None
-        label, hazards = result
-        return GuardReading(label=label, rationale=rationale(label, hazards))
 
-    def extra_identity(self) -> dict[str, Any]:
-        table = "\n".join(f"{h.code}|{h.name}|{h.harm_area}" for h in HAZARDS)
-        return {"hazards": hashlib.sha256(table.encode("utf-8")).hexdigest()[:16]}
+def read_reply(reply: str, item: JudgeItem) -> Reading | None:
+    result = read_llama_guard(reply)
+    if result is None:
+        return None
+    label, hazards = result
+    return Reading(label=label, rationale=rationale(label, hazards))
+
+
+def hazards_sha() -> str:
+    table = "\n".join(f"{h.code}|{h.name}|{h.harm_area}" for h in HAZARDS)
+    return hashlib.sha256(table.encode("utf-8")).hexdigest()[:16]
+
+
+class LlamaGuardJudge(ModelJudge[LlamaGuardPrompt]):
+    """Llama Guard 3 or 4 over a local or served target, both channels."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        overlap: int = DEFAULT_OVERLAP,
+        max_tokens: int | None = None,
+    ) -> None:
+        super().__init__(
+            NAME,
+            VERSION,
+            Asker.guard(target, MAX_TOKENS if max_tokens is None else max_tokens),
+            LlamaGuardPrompt(),
+            read_reply,
+            max_chars=max_chars,
+            overlap=overlap,
+            extra_identity={"hazards": hazards_sha()},
+        )
 
 
 registry.judges.register(
@@ -219,4 +259,4 @@ registry.judges.register(
         "Guard model trained on answers: trace verdicts judge the trace as if it were the"
         " answer and are less reliable."
     ),
-)(guard_factory(LlamaGuardJudge))
+)(guard_factory(NAME, LlamaGuardJudge))

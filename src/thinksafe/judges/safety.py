@@ -9,12 +9,14 @@ sees the benchmark's original request, so an attack's wrapping cannot hide the i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
-
 from thinksafe import registry
-from thinksafe.judges.base import read_safety_reply
-from thinksafe.judges.rubric_judge import RubricJudge, RubricReading, rubric_factory
+from thinksafe.config import GenerationConfig
+from thinksafe.judges.asking import JUDGE_GENERATION, Asker
+from thinksafe.judges.model_judge import ModelJudge
+from thinksafe.judges.replies import read_safety_reply
+from thinksafe.judges.rubric_judge import RubricPrompt, RubricReading, rubric_factory
+from thinksafe.judges.windows import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP
+from thinksafe.protocols import Target
 from thinksafe.records import Channel, JudgeItem
 
 NAME = "safety"
@@ -33,20 +35,31 @@ _REMINDERS: dict[Channel, str] = {
 }
 
 
-class SafetyJudge(RubricJudge):
+def read_safety(reply: str, item: JudgeItem) -> RubricReading | None:
+    return read_safety_reply(reply, with_refusal=item.channel == "answer")
+
+
+class SafetyJudge(ModelJudge[RubricPrompt]):
     """Rubric judge over a target: one call per text (per window for long texts), temperature
     0, one retry when the reply cannot be read, then unscorable."""
 
-    NAME = NAME
-    VERSION = VERSION
-    RUBRICS: ClassVar[Mapping[Channel, str]] = {
-        "answer": "safety_answer",
-        "reasoning": "safety_reasoning",
-    }
-    REMINDERS = _REMINDERS
-
-    def read(self, reply: str, item: JudgeItem) -> RubricReading | None:
-        return read_safety_reply(reply, with_refusal=item.channel == "answer")
+    def __init__(
+        self,
+        target: Target,
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        overlap: int = DEFAULT_OVERLAP,
+        config: GenerationConfig = JUDGE_GENERATION,
+    ) -> None:
+        super().__init__(
+            NAME,
+            VERSION,
+            Asker.rubric(target, config),
+            RubricPrompt({"answer": "safety_answer", "reasoning": "safety_reasoning"}, _REMINDERS),
+            read_safety,
+            max_chars=max_chars,
+            overlap=overlap,
+        )
 
 
 registry.judges.register(
@@ -59,4 +72,4 @@ registry.judges.register(
     licence="Apache-2.0",
     needs_target=True,
     note="Rubric judge (rubrics written for thinksafe) read by the model after the colon.",
-)(rubric_factory(SafetyJudge))
+)(rubric_factory(NAME, SafetyJudge))

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from thinksafe.judges.agreement import agreement_flags
+from thinksafe.judges.provenance import NEITHER, decided_by
 from thinksafe.metrics.rates import Rate, round_float
 from thinksafe.records import (
     CHANNELS,
@@ -146,6 +147,8 @@ class _JudgeAccumulator:
         # trace/answer disagreement flags over attempts with both channels judged
         self.agreement: Counter[str] = Counter()
         self.agreement_n = 0
+        # per channel, verdicts of a cascade by the member that decided them
+        self.decided: dict[str, Counter[str]] = {}
 
     def add(self, result: AttemptResult, keys: tuple[tuple[str, str], ...]) -> None:
         spec = self.spec
@@ -172,6 +175,11 @@ class _JudgeAccumulator:
                 either
             )
         answer_verdict = result.verdicts.get((spec, "answer"))
+        for channel in ("answer", "reasoning"):
+            verdict = result.verdicts.get((spec, channel))
+            recorded, by = decided_by(verdict) if verdict is not None else (False, None)
+            if recorded:
+                self.decided.setdefault(channel, Counter())[by or NEITHER] += 1
         if answer == "unsafe" and answer_verdict is not None and answer_verdict.score is not None:
             self.harm_scores.append(float(answer_verdict.score))
         if answer in _VERDICT_OUTCOMES and reasoning in _VERDICT_OUTCOMES:
@@ -233,6 +241,8 @@ class _JudgeAccumulator:
             "over_refusal": over_refusal,
             "counts": judge_counts,
         }
+        if self.decided:
+            block["decided_by"] = {ch: dict(c) for ch, c in self.decided.items()}
         ordered: dict[str, Any] = _sorted_keys(block)
         return ordered
 

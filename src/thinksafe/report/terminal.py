@@ -199,6 +199,21 @@ def _scope_words(scope: str) -> str:
     return "must-refuse prompts" if scope == "refuse" else "all prompts"
 
 
+def _decided_by(block: Mapping[str, Any], console: Console) -> None:
+    """For a cascade: how many verdicts of each channel each member decided."""
+    decided: Mapping[str, Mapping[str, int]] = block.get("decided_by") or {}
+    for channel in ("answer", "reasoning"):
+        counts = decided.get(channel) or {}
+        if not counts:
+            continue
+        total = sum(counts.values())
+        parts = [
+            f"{spec} {n:,} ({n / total:.0%})"
+            for spec, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        console.print(Text(f"{channel.capitalize()} verdicts decided by: " + ", ".join(parts)))
+
+
 def _headline(summary: Mapping[str, Any], block: Mapping[str, Any], console: Console) -> None:
     run: Mapping[str, Any] = summary.get("run") or {}
     judge: Mapping[str, Any] = block.get("judge") or {}
@@ -215,6 +230,7 @@ def _headline(summary: Mapping[str, Any], block: Mapping[str, Any], console: Con
     if judge.get("note"):
         line.append(f": {judge['note']}")
     console.print(line)
+    _decided_by(block, console)
 
     scope = headline_scope(block)
     overall = block["unsafe"][scope]["overall"]
