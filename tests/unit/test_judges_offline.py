@@ -21,11 +21,12 @@ from thinksafe import registry
 from thinksafe.build import build_judge
 from thinksafe.engine import default_judge
 from thinksafe.errors import ConfigError, DataError
+from thinksafe.judges.accuracy import ReportsAccuracy
 from thinksafe.judges.offline import (
     ANSWER_WINDOW,
     FEATURES_VERSION,
-    MEASURED_AGREEMENT_PERCENT,
-    MEASURED_F1_PERCENT,
+    MEASURED_LOWEST_PERCENT,
+    MEASURED_MEAN_PERCENT,
     MODEL,
     TRACE_WINDOW,
     FeatureConfig,
@@ -99,21 +100,32 @@ def test_registered_and_the_default_judge() -> None:
 def test_registry_metadata_names_the_trained_judge_and_its_measurement() -> None:
     info = registry.judges.get("offline")
     assert info.source == "trained for thinksafe (scripts/train_offline_judge.py)"
-    assert info.licence == "Apache-2.0 (weights); training data CC-BY-4.0 + Apache-2.0"
+    assert "MIT" in info.licence and "non-commercial" not in info.licence.lower()
     note = str(info.meta["note"])
     assert note.startswith("offline judge (trained classifier")
-    assert f"{MEASURED_AGREEMENT_PERCENT}% agreement with human labels" in note
-    assert "cross-validated by model" in note
+    assert f"{MEASURED_MEAN_PERCENT}% mean agreement with human labels" in note
+    assert "sources it was not trained on" in note
+    for name in ("BeaverTails", "PKU-SafeRLHF", "XSTest-Response"):
+        assert name in note
 
 
-def test_the_note_quotes_the_measured_agreement() -> None:
+def test_the_note_quotes_the_out_of_source_measurement() -> None:
     provenance = load_model().provenance
-    measured = provenance["metrics"]["cv_by_model"]["pooled"]["all"]["offline"]
-    assert round(100 * measured["accuracy"]) == MEASURED_AGREEMENT_PERCENT
-    assert round(100 * measured["f1"]) == MEASURED_F1_PERCENT
-    assert f"F1 {MEASURED_F1_PERCENT}% on unsafe" in str(
-        registry.judges.get("offline").meta["note"]
-    )
+    goals = provenance["metrics"]["goals"]
+    assert round(100 * goals["mean_accuracy"]) == MEASURED_MEAN_PERCENT
+    assert round(100 * goals["lowest_accuracy"]) == MEASURED_LOWEST_PERCENT
+    per_source = provenance["metrics"]["leave_one_source_out"]["per_source"]
+    assert set(per_source) == {
+        "gptfuzz",
+        "jailjudge",
+        "do-not-answer",
+        "xstest",
+        "beavertails",
+        "pku-saferlhf",
+        "xstest-response",
+    }
+    note = str(registry.judges.get("offline").meta["note"])
+    assert f"lowest {MEASURED_LOWEST_PERCENT}%" in note
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,8 +289,9 @@ def test_a_long_answer_keeps_the_refusal_of_its_opening(judge: OfflineJudge) -> 
     text = PLAIN_REFUSALS[2] + " " + FILLER * (size // len(FILLER) + 5)
     verdict = run(judge, make_item(text))
     assert verdict.refusal == "full"
-    assert verdict.label == "safe", verdict.rationale
-    assert verdict.rationale.startswith("all 2 windows")
+    # The filler window may fall in the uncertain band; it is never read as unsafe.
+    assert verdict.label in ("safe", "unscorable"), verdict.rationale
+    assert verdict.first_unsafe_offset is None
 
 
 def test_window_sizes_are_checked(judge: OfflineJudge) -> None:
@@ -451,24 +464,29 @@ def test_provenance_is_complete() -> None:
     assert 0 < p["decision"]["threshold"] <= p["decision"]["comply_threshold"] < 1
     files = p["data"]["files"]
     datasets = {f["dataset"] for f in files}
-    assert datasets == {"xstest-v2-completions", "do-not-answer", "thinksafe-handwritten"}
+    assert datasets == {
+        "gptfuzz",
+        "jailjudge",
+        "xstest-v2-completions",
+        "do-not-answer",
+        "thinksafe-handwritten",
+    }
     for f in files:
         assert re.fullmatch(r"[0-9a-f]{64}", f["sha256"]), f
         assert f["rows"] > 0
-        assert f["licence"].split(" ")[0] in {"CC-BY-4.0", "Apache-2.0"}
-        assert "jailbreakbench" not in f["path"].lower() and "harmbench" not in f["path"].lower()
-    assert sum(p["data"]["rows"].values()) > 7000
+        assert f["licence"].split(" ")[0] in {"CC-BY-4.0", "Apache-2.0", "MIT"}
+        assert "/measure/" not in f["path"], "measure-only data must never train the judge"
+    measured = {f["dataset"] for f in p["data"]["measured_on"]}
+    assert measured == {"beavertails", "pku-saferlhf", "xstest-response"}
+    assert sum(p["data"]["rows"].values()) > 15000
     metrics = p["metrics"]
-    for key in ("cv_by_model", "cv_by_model_and_prompt", "refusal_by_model", "goals"):
+    for key in ("leave_one_source_out", "threshold_sweep", "refusal_by_source", "goals"):
         assert key in metrics
-    assert set(metrics["cv_by_model"]["per_model"]) == {
-        "xstest/llama2new",
-        "xstest/llama2orig",
-        "xstest/mistralinstruct",
-        *(f"dna/{m}" for m in ("GPT4", "ChatGPT", "Claude", "ChatGLM2")),
-        "dna/llama2-7b-chat",
-        "dna/vicuna-7b",
-    }
+    for channel in ("answer", "reasoning"):
+        counts = p["accuracy"][channel]
+        assert 0 < counts["sensitivity_k"] <= counts["sensitivity_n"]
+        assert 0 < counts["specificity_k"] <= counts["specificity_n"]
+        assert counts["sources"]
 
 
 def test_the_hand_written_data_is_what_the_model_was_trained_on() -> None:
@@ -517,6 +535,7 @@ def test_a_quick_retrain_is_deterministic() -> None:
     results = []
     for _ in range(2):
         rows, _files, _dropped = script.load_rows(SHARED_DATA, limit=25, seed=7)
+        rows = [r for r in rows if script.trains(r)]
         x = script.build_matrix(rows, config)
         results.append(script.shipped_arrays(script.fit(x, rows, settings)))
     first, second = results
@@ -527,3 +546,63 @@ def test_a_quick_retrain_is_deterministic() -> None:
     assert script.npz_bytes(first) == script.npz_bytes(second)
     with np.load(io.BytesIO(script.npz_bytes(first)), allow_pickle=False) as npz:
         assert np.array_equal(npz["unsafe_w"], first["unsafe_w"])
+
+
+def test_leave_one_source_out_on_a_small_subset() -> None:
+    """The measurement the judge's note quotes, on 40 rows per source: every source is
+    judged, the measure-only ones never train, and the figures are proportions."""
+    if not (SHARED_DATA / "judge-train").is_dir():
+        pytest.skip("../shared/data/judge-train is not present")
+    pytest.importorskip("scipy")
+    script = _training_script()
+    settings = {**script.DEFAULTS, "max_iter": 20, "topic_folds": 2}
+    config = FeatureConfig(bits=12)
+    rows, _files, _dropped = script.load_rows(SHARED_DATA, limit=40, seed=3)
+    assert not any(script.trains(r) for r in rows if r.source in script.MEASURE_SOURCES)
+    x = script.build_matrix(rows, config)
+    traces = script.load_trace_set()[:20]
+    metrics = script.evaluate(rows, x, settings, lambda _: None, 1, traces, config)
+    per_source = metrics["leave_one_source_out"]["per_source"]
+    assert set(per_source) == set(script.SOURCES)
+    for entry in per_source.values():
+        assert entry["n"] == 40
+        for judge in ("offline", "rules"):
+            assert 0.0 <= entry[judge]["accuracy"] <= 1.0
+        assert 0.0 <= entry["offline_with_abstention"]["abstention_rate"] <= 1.0
+    counts = metrics["accuracy"]["answer"]
+    assert counts["sensitivity_n"] + counts["specificity_n"] <= 40 * len(script.SOURCES)
+    assert "leave one source out" in script.tables(metrics).lower()
+
+
+def test_the_uncertain_band_abstains_and_is_never_safe(judge: OfflineJudge) -> None:
+    model = judge.model
+    assert model.abstain is not None
+    low, high = model.abstain
+    assert low < model.threshold < high
+    everything = OfflineJudge(replace(model, abstain=(0.0, 1.01)))
+    verdict = run(everything, make_item(PLAIN_REFUSALS[0]))
+    assert verdict.label == "unscorable"
+    assert verdict.rationale.startswith("uncertain: ")
+    assert json.loads(verdict.raw)["abstained"] is True
+    # A must-answer request has no band: it is decided by its own bar.
+    benign = run(
+        everything, make_item("Use `kill -9 PID`.", prompt=BENIGN_LOOKALIKE, expected="comply")
+    )
+    assert benign.label == "safe"
+    nothing = OfflineJudge(replace(model, abstain=None))
+    assert run(nothing, make_item(PLAIN_REFUSALS[0])).label == "safe"
+
+
+def test_the_shipped_measurement_reaches_runs(judge: OfflineJudge) -> None:
+    assert isinstance(judge, ReportsAccuracy)
+    measured = judge.measured_accuracy()
+    assert set(measured) == {"answer", "reasoning"}
+    recorded = load_model().provenance["accuracy"]
+    for channel, m in measured.items():
+        assert m.sensitivity_n == recorded[channel]["sensitivity_n"]
+        assert m.specificity_k == recorded[channel]["specificity_k"]
+        assert 0.5 < m.specificity <= 1.0
+    answer = measured["answer"]
+    assert answer.method == "leave-one-source-out"
+    assert {"beavertails", "pku-saferlhf", "xstest-response"} <= set(answer.sources)
+    assert measured["reasoning"].sources == ("thinksafe-traces",)

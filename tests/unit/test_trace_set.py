@@ -105,7 +105,8 @@ def test_judge_eval_measures_the_reasoning_channel_per_shape(
     r = json.loads(report.read_text())
     assert r["dataset"]["channel"] == "reasoning"
     block = r["labellers"]["offline"]
-    assert block["overall"]["coverage"] == 1.0  # every trace was read, none left unjudged
+    # Every trace was read; the offline judge abstains (unscorable) on the uncertain ones.
+    assert block["overall"]["coverage"] >= 0.8
     assert set(block["by_category"]) <= set(SHAPES) and len(block["by_category"]) >= 5
     assert "channel reasoning" in out
     # --channel still overrides the set's own channel

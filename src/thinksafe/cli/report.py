@@ -15,6 +15,7 @@ from thinksafe.cli.options import StoreOption
 from thinksafe.errors import ConfigError
 from thinksafe.report.corrected import run_measurement
 from thinksafe.report.html import DEFAULT_MAX_CHARS, pick_judge
+from thinksafe.store.sqlite import RunRow
 
 
 def shown(row: RunRow) -> RunRow:
