@@ -27,7 +27,7 @@ def config_sha256(config: dict[str, Any]) -> str:
 
 
 def lineage(
-    parents: dict[str, str | None], config: dict[str, Any], method: str = "somf"
+    parents: dict[str, Any], config: dict[str, Any], method: str = "somf"
 ) -> dict[str, Any]:
     return {
         "schema": LINEAGE_SCHEMA,

@@ -84,6 +84,9 @@ def load_fusion(
             f"--merge none takes one fine-tuned model; {len(sources.finetuned)} given: "
             "choose task-arithmetic, ties, dare or average"
         )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     info: dict[str, Any] = {"mode": "full" if sources.full else "lora"}
     if sources.full:
         safe_path = resolve(sources.safe, "safe model")
