@@ -86,7 +86,7 @@ def load_fusion(
         )
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     info: dict[str, Any] = {"mode": "full" if sources.full else "lora"}
     if sources.full:
         safe_path = resolve(sources.safe, "safe model")
