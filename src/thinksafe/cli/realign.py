@@ -101,6 +101,10 @@ def realign(
         str | None, typer.Option("--binary-rule", help="threshold or binary-sample.")
     ] = None,
     soft_rule: Annotated[str | None, typer.Option("--soft-rule", help="expected or soft.")] = None,
+    mask_mode: Annotated[
+        str | None,
+        typer.Option("--mask-mode", help="Mask in training: expected or soft (Concrete)."),
+    ] = None,
     no_rescale: Annotated[
         bool, typer.Option("--no-rescale", help="Do not divide the mask by its mean.")
     ] = False,
@@ -139,6 +143,7 @@ def realign(
         "grad_accum": grad_accum, "beta": beta, "reference": reference,
         "max_length": max_length, "template": template, "mask_init": mask_init,
         "temperature": temperature, "binary_rule": binary_rule, "soft_rule": soft_rule,
+        "mask_mode": mask_mode,
     }  # fmt: skip
     chosen.update({k: v for k, v in given.items() if v is not None})
     train_fields = set(TrainConfig.__dataclass_fields__)

@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from thinksafe import __version__
 from thinksafe.errors import ConfigError
+from thinksafe.lineage import lineage_table
 from thinksafe.metrics.paired import (
     Difference,
     McNemar,
@@ -477,6 +478,7 @@ def compare_context(
         "version": __version__,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "runs": [_run_row(run) for run in runs],
+        "lineage": lineage_table(specs),
         "warnings": warnings,
         "measures": [MEASURE_TITLES[m] for m in MEASURES],
         "heatmaps": [

@@ -13,12 +13,11 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from thinksafe.lineage import LINEAGE_FILE, LINEAGE_SCHEMA
 from thinksafe.repair.somf.fusion import Fusion
 from thinksafe.repair.somf.mask import SampleMode
 from thinksafe.repair.somf.vectors import quiet_peft
 
-LINEAGE_FILE = "thinksafe-lineage.json"
-LINEAGE_SCHEMA = "thinksafe.lineage/1"
 MASK_FILE = "mask.safetensors"
 
 

@@ -42,6 +42,7 @@ PAPER_PRESET: dict[str, Any] = {
     "temperature": 0.5,
     "binary_rule": "binary-sample",
     "soft_rule": "soft",
+    "mask_mode": "soft",
 }
 
 
@@ -76,6 +77,7 @@ class RealignConfig:
             ("--export", self.export, EXPORTS),
             ("--merged-from", self.merged_from, ("binary", "soft")),
             ("--schedule", self.train.schedule, ("cosine", "constant")),
+            ("--mask-mode", self.train.mask_mode, ("expected", "soft")),
         ):
             if value not in allowed:
                 raise ConfigError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
@@ -140,6 +142,15 @@ def deviations(cfg: RealignConfig) -> list[dict[str, str]]:
                 "what": "reference = the fine-tuned model (unmasked task vectors, deterministic)",
                 "official": "a second mask model with logits 0, re-sampled at p = 0.5 per call",
                 "why": "a fixed reference gives a stable DPO target; --reference noisy: official",
+            }
+        )
+    if cfg.train.mask_mode == "expected":
+        out.append(
+            {
+                "what": "the mask is trained through its expected value sigmoid(logit)",
+                "official": "a fresh Concrete sample (temperature 0.5) on every forward",
+                "why": "the sampled mask trains the logits to survive noise, not to pass the "
+                "threshold the export uses; --mask-mode soft: official",
             }
         )
     if cfg.binary_rule == "threshold":

@@ -28,9 +28,9 @@ PLAIN_TEMPLATE = "{prompt}\n\n### Response:"  # the official code's WizardLM tem
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 200
-    lr: float = 0.05
-    schedule: str = "cosine"  # cosine | constant
+    steps: int = 100
+    lr: float = 0.1
+    schedule: str = "constant"  # cosine | constant
     warmup_steps: int = 0
     batch_size: int = 4
     grad_accum: int = 1
@@ -40,6 +40,7 @@ class TrainConfig:
     template: str = "auto"
     seed: int = 0
     save_every: int = 50
+    mask_mode: str = "expected"  # expected (sigmoid(logit)) | soft (Concrete samples, the paper)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -215,7 +216,7 @@ def train(
         margins = []
         for micro in range(cfg.grad_accum):
             chunk = [pairs[i] for i in order[step * cfg.grad_accum + micro]]
-            loss, margin = pair_loss(fusion, chunk, tokenizer, cfg, gen, device)
+            loss, margin = pair_loss(fusion, chunk, tokenizer, cfg, gen, device, mode=cfg.mask_mode)
             (loss / cfg.grad_accum).backward()  # type: ignore[no-untyped-call]
             total += float(loss.detach()) / cfg.grad_accum
             margins.append(margin)
