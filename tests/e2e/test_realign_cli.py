@@ -144,3 +144,33 @@ def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch
     )
     with pytest.raises(MissingExtraError, match=r"pip install 'thinksafe\[realign\]'"):
         require_realign()
+
+
+@pytest.mark.slow
+def test_realign_measures_utility_before_and_after(
+    trio: Any, pairs_file: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("lm_eval")
+    from tests.unit.test_utility import ROWS, TASK_YAML
+
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "tiny.yaml").write_text(TASK_YAML.format(data=data))
+    out = tmp_path / "out"
+    extra = (
+        "--export",
+        "both",
+        "--utility",
+        "thinksafe_tiny_choice",
+        "--utility-tasks-dir",
+        str(tasks),
+    )
+    assert main(args(trio, pairs_file, out, *extra)) == 0
+    utility = json.loads((out / "realign.json").read_text())["utility"]
+    delta = utility["delta"]["thinksafe_tiny_choice"]
+    assert delta["metric"] == "acc"
+    assert delta["change"] == pytest.approx(delta["after"] - delta["before"])
+    assert utility["before"]["thinksafe_tiny_choice"]["samples"] == len(ROWS)
+    assert (out / "finetuned_merged" / "config.json").is_file()

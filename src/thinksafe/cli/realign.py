@@ -114,6 +114,17 @@ def realign(
     merged_from: Annotated[
         str, typer.Option("--merged-from", help="Mask for merged/: binary or soft.")
     ] = "binary",
+    utility: Annotated[
+        list[str] | None,
+        typer.Option("--utility", help="lm-eval task to measure before and after; repeatable."),
+    ] = None,
+    utility_tasks_dir: Annotated[
+        Path | None,
+        typer.Option("--utility-tasks-dir", help="Folder of your own lm-eval task YAML files."),
+    ] = None,
+    utility_limit: Annotated[
+        int | None, typer.Option("--utility-limit", help="Documents per utility task.")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for data order and masks.")] = 0,
     save_every: Annotated[int, typer.Option("--save-every", help="Checkpoint period.")] = 50,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
@@ -165,6 +176,9 @@ def realign(
         merged_from=merged_from,
         device=device,
         preset=preset,
+        utility_tasks=tuple(utility or ()),
+        utility_include=str(utility_tasks_dir) if utility_tasks_dir else None,
+        utility_limit=utility_limit,
         **top,
     )
     cfg.check()
@@ -196,3 +210,10 @@ def realign(
         markup=False,
         highlight=False,
     )
+    for task, d in (doc.get("utility") or {}).get("delta", {}).items():
+        err.print(
+            f"utility {task}: {d['metric']} {d['before']:.3f} -> {d['after']:.3f} "
+            f"({d['change']:+.3f})",
+            markup=False,
+            highlight=False,
+        )

@@ -63,6 +63,9 @@ class RealignConfig:
     merged_from: str = "binary"
     device: str = "auto"
     preset: str = "default"
+    utility_tasks: tuple[str, ...] = ()
+    utility_include: str | None = None
+    utility_limit: int | None = None
 
     def check(self) -> None:
         if self.merge.method not in MERGES:
@@ -97,6 +100,8 @@ class RealignConfig:
             raise ConfigError("--ties-keep must be in (0, 1] and --dare-drop in [0, 1)")
         if self.sources.full and self.export == "adapter":
             raise ConfigError("--full exports a merged model: use --export merged")
+        if self.utility_tasks and self.export == "adapter" and not self.sources.full:
+            raise ConfigError("--utility measures merged models: add --export both")
 
     def as_dict(self) -> dict[str, Any]:
         doc = dataclasses.asdict(self)
@@ -106,7 +111,8 @@ class RealignConfig:
     def fingerprint(self) -> str:
         """What the trained mask depends on (not where or how it is exported)."""
         doc = self.as_dict()
-        for key in ("out", "export", "merged_from", "binary_rule", "soft_rule", "device"):
+        drop = ("out", "export", "merged_from", "binary_rule", "soft_rule", "device")
+        for key in (*drop, "utility_tasks", "utility_include", "utility_limit"):
             doc.pop(key)
         doc["train"].pop("save_every")
         return export.config_sha256(doc)
@@ -281,6 +287,7 @@ def realign(
         export.write_lineage(folder, lineage)
         outputs["merged"] = str(folder)
     info.pop("adapter_config", None)
+    utility = _utility(cfg, info, outputs, tok, dtype, device, say) if cfg.utility_tasks else None
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "method": "somf",
@@ -299,8 +306,51 @@ def realign(
         "logits": logit_histogram(fusion.mask),
         "deviations": deviations(cfg),
         "outputs": outputs,
+        "utility": utility,
         "lineage": lineage,
         "versions": _versions(),
     }
     (cfg.out / "realign.json").write_text(json.dumps(doc, indent=2, default=str) + "\n", "utf-8")
     return doc
+
+
+def _utility(
+    cfg: RealignConfig,
+    info: dict[str, Any],
+    outputs: dict[str, str],
+    tok: Any,
+    dtype: torch.dtype,
+    device: str,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """lm-eval tasks on the fine-tuned model (merged into ``OUT/finetuned_merged`` in LoRA
+    mode) and on the realigned ``merged/``: before, after and the change."""
+    from thinksafe.repair.utility import measure_utility, utility_delta
+
+    tuned = cfg.sources.finetuned
+    if len(tuned) != 1:
+        raise ConfigError("--utility compares one fine-tuned model with the realigned one")
+    if info["mode"] == "lora":
+        before_path = cfg.out / "finetuned_merged"
+        if not (before_path / "config.json").is_file():
+            export.export_merged_lora(
+                info["base"], Path(info["finetuned"][0]), tok, before_path, dtype
+            )
+    else:
+        before_path = Path(info["finetuned"][0])
+    kwargs: dict[str, Any] = {
+        "include_path": cfg.utility_include,
+        "limit": cfg.utility_limit,
+        "device": device,
+        "seed": cfg.train.seed,
+    }
+    say(f"utility: {', '.join(cfg.utility_tasks)} on the fine-tuned and the realigned model")
+    before = measure_utility(before_path, cfg.utility_tasks, **kwargs)
+    after = measure_utility(outputs["merged"], cfg.utility_tasks, **kwargs)
+    return {
+        "tasks": list(cfg.utility_tasks),
+        "before": before,
+        "after": after,
+        "delta": utility_delta(before, after),
+        "before_model": str(before_path),
+    }
