@@ -174,3 +174,26 @@ def test_realign_measures_utility_before_and_after(
     assert delta["change"] == pytest.approx(delta["after"] - delta["before"])
     assert utility["before"]["thinksafe_tiny_choice"]["samples"] == len(ROWS)
     assert (out / "finetuned_merged" / "config.json").is_file()
+
+
+def test_full_mode_realigns_whole_models(pairs_file: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from tests.tinymodel import build_tiny_model
+
+    safe = build_tiny_model(tmp_path / "safe", seed=1)
+    tuned = build_tiny_model(tmp_path / "tuned", seed=2)
+    out = tmp_path / "out"
+    argv = [
+        "realign", "--full", "--safe", str(safe), "--finetuned", str(tuned), "--pairs",
+        str(pairs_file), "--out", str(out), "--steps", "2", "--max-length", "48",
+        "--export", "merged", "--mask-init", "50", "--no-progress",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    doc = json.loads((out / "realign.json").read_text())
+    assert doc["inputs"]["mode"] == "full" and set(doc["outputs"]) == {"merged"}
+    # logits far above zero after two small steps: the merged model is the fine-tuned one
+    merged = dict(AutoModelForCausalLM.from_pretrained(str(out / "merged")).named_parameters())
+    for name, p in AutoModelForCausalLM.from_pretrained(str(tuned)).named_parameters():
+        assert torch.allclose(merged[name], p, atol=1e-5), name
+    assert main([*argv[:-3], "--export", "adapter", "--no-progress"]) == 2
