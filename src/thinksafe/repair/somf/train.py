@@ -204,7 +204,7 @@ def train(
                 p.copy_(saved)
         optim.load_state_dict(state["optim"])
         sched.load_state_dict(state["sched"])
-        gen.set_state(state["gen"].to("cpu") if device == "cpu" else state["gen"])
+        gen.set_state(state["gen"].cpu())
         curve = list(state["curve"])
         start = int(state["step"])
     order = batch_order(len(pairs), cfg)
