@@ -157,12 +157,20 @@ def test_only_the_mask_logits_get_gradients(trio: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "n"), [("none", 1), ("task-arithmetic", 2), ("ties", 2), ("dare", 2), ("average", 2)]
+    ("method", "n", "mode"),
+    [
+        ("none", 1, "expected"),
+        ("none", 1, "soft"),
+        ("task-arithmetic", 2, "expected"),
+        ("ties", 2, "expected"),
+        ("dare", 2, "expected"),
+        ("average", 2, "expected"),
+    ],
 )
-def test_dpo_loss_falls_under_every_merge(trio: Any, method: str, n: int) -> None:
+def test_dpo_loss_falls_under_every_merge(trio: Any, method: str, n: int, mode: str) -> None:
     fusion, tok = fusion_for(trio, method, n=n)
     pairs = [Pair(*p) for p in PAIRS]
-    cfg = TrainConfig(steps=30, lr=0.1, batch_size=4, schedule="constant", seed=0)
+    cfg = TrainConfig(steps=30, lr=0.1, batch_size=4, schedule="constant", seed=0, mask_mode=mode)
 
     def expected_loss() -> float:
         # the expected mask, and DARE's drop fixed by one seed, so before and after compare
