@@ -234,6 +234,7 @@ def main() -> None:
     parser.add_argument("--settings", default="default,paper")
     parser.add_argument("--extra", default="", help="JSON {name: overrides} of more settings")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the toy (models, data)")
     parser.add_argument("--benign-every", type=int, default=0, help="Every k-th pair benign")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--toy", type=Path, help="Keep (and reuse) the toy models in this folder")
@@ -246,7 +247,7 @@ def main() -> None:
         root = args.toy or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        toy = build_toy(root, args.scale, benign_every=args.benign_every)
+        toy = build_toy(root, args.scale, seed=args.seed, benign_every=args.benign_every)
         built = time.perf_counter() - t0
         ref = {
             "safe": score(toy["base"], toy["safe"], toy),
