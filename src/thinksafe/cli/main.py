@@ -8,6 +8,7 @@ import sys
 from thinksafe.cli import export as _export  # noqa: F401  (registers the command)
 from thinksafe.cli import judge as _judge  # noqa: F401
 from thinksafe.cli import judge_eval as _judge_eval  # noqa: F401
+from thinksafe.cli import realign as _realign  # noqa: F401
 from thinksafe.cli import report as _report  # noqa: F401
 from thinksafe.cli import run as _run  # noqa: F401
 from thinksafe.cli import runs as _runs  # noqa: F401

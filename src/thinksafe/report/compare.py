@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from thinksafe import __version__
 from thinksafe.errors import ConfigError
+from thinksafe.lineage import lineage_table
 from thinksafe.metrics.paired import (
     Difference,
     McNemar,
@@ -410,6 +411,7 @@ def compare_context(
         "version": __version__,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "runs": [_run_row(run, m) for run, m in zip(runs, found)],
+        "lineage": lineage_table(specs),
         "warnings": warnings,
         "measures": [MEASURE_TITLES[m] for m in MEASURES],
         "heatmaps": [

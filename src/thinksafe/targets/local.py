@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, UserError
+from thinksafe.lineage import read_lineage
 from thinksafe.records import Completion, Messages, Usage, canonical_json
 from thinksafe.thinking import (
     Step,
@@ -514,13 +515,17 @@ def local_target(
 ) -> LocalTarget:
     """The target of ``PROVIDER/MODEL`` (``path`` is MODEL without its options). Its identity:
     the provider, the model, the options that change what it generates, remote code when
-    trusted and, for a local folder, a fingerprint of its files."""
+    trusted and, for a local folder, a fingerprint of its files and its lineage (the
+    ``thinksafe-lineage.json`` a repair command writes)."""
     identity: dict[str, Any] = {"provider": provider, "model": path, **options.identity()}
     if options.trust_remote_code:
         identity["trust_remote_code"] = True
     fingerprint = local_fingerprint(path)
     if fingerprint is not None:
         identity["files"] = fingerprint
+    lineage = read_lineage(path)
+    if lineage is not None:
+        identity["lineage"] = lineage
     return LocalTarget(
         provider=provider,
         model=model,

@@ -1,0 +1,63 @@
+"""Model lineage: ``thinksafe-lineage.json`` in a model folder written by a repair command
+(``realign``: method somf; ``align``: method alphaalign). The reader is generic: any method,
+any parents; a file that is absent, unreadable or of another schema is simply no lineage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+LINEAGE_FILE = "thinksafe-lineage.json"
+LINEAGE_SCHEMA = "thinksafe.lineage/1"
+
+
+def read_lineage(path: str | Path) -> dict[str, Any] | None:
+    """The lineage of the model folder ``path``, or None (a Hub id, no file, a bad file)."""
+    folder = Path(path).expanduser()
+    file = folder / LINEAGE_FILE
+    if not file.is_file():
+        return None
+    try:
+        doc = json.loads(file.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("schema") != LINEAGE_SCHEMA:
+        return None
+    parents = doc.get("parents")
+    return {
+        "schema": LINEAGE_SCHEMA,
+        "method": str(doc.get("method", "")),
+        "parents": dict(parents) if isinstance(parents, Mapping) else {},
+        "created_at": doc.get("created_at"),
+        "config_sha256": doc.get("config_sha256"),
+    }
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def lineage_table(specs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Rows (field, one value per run) for the runs whose target recorded a lineage; None when
+    none did. Parent roles are the union over the runs, in first-seen order."""
+    found = [(s.get("target") or {}).get("lineage") for s in specs]
+    if not any(found):
+        return None
+    roles: list[str] = []
+    for doc in found:
+        for role in (doc or {}).get("parents", {}):
+            if role not in roles:
+                roles.append(role)
+    rows = [("method", [_text((d or {}).get("method")) for d in found])]
+    rows += [
+        (f"parent: {r}", [_text((d or {}).get("parents", {}).get(r)) for d in found]) for r in roles
+    ]
+    rows.append(("created", [_text((d or {}).get("created_at")) for d in found]))
+    rows.append(("config sha256", [_text((d or {}).get("config_sha256"))[:16] for d in found]))
+    return {"rows": [{"field": f, "values": v} for f, v in rows]}
