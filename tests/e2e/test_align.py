@@ -38,8 +38,13 @@ FAST = [
 
 @pytest.fixture(scope="module")
 def aligned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    import torch
+
     mp = pytest.MonkeyPatch()
     mp.setenv("HF_HUB_OFFLINE", "1")
+    # one thread: on a shared, busy CPU, torch's thread pool spends its time waiting
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("align")
     base = build_tiny_model(root / "base")
     rm = build_tiny_reward_model(root / "rm")
@@ -51,6 +56,7 @@ def aligned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
         yield {"root": root, "base": base, "out": out}
     finally:
         mp.undo()
+        torch.set_num_threads(threads)
 
 
 def test_two_steps_write_checkpoint_records_and_lineage(aligned: dict[str, Path]) -> None:
