@@ -129,7 +129,8 @@ def warm_up(model: Any, tok: Any, texts: list[tuple[str, bool]], steps: int, see
                 add_generation_prompt=True,
             )
             head = tok(rendered, add_special_tokens=False)["input_ids"]
-            tail = tok(reply(rng, harmful), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+            tail = tok(reply(rng, harmful), add_special_tokens=False)["input_ids"]
+            tail = [*tail, tok.eos_token_id]
             ids.append(head + tail)
             labels.append([-100] * len(head) + tail)
         width = max(len(x) for x in ids)
