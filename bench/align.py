@@ -177,6 +177,11 @@ def refusal_rate(folder: Path, texts: list[str], samples: int, device: str) -> d
     return {"refusal": refused / total, "format": formatted / total}
 
 
+def report(step: int, total: int, point: dict[str, float]) -> None:
+    harmful, benign = point.get("refusal_rate/harmful"), point.get("refusal_rate/benign")
+    print(f"step {step}/{total}: refusal harmful {harmful}, benign {benign}", file=sys.stderr)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--steps", type=int, default=40)
@@ -251,7 +256,7 @@ def main() -> int:
             device=args.device,
         )
         started = time.perf_counter()
-        result = train(config, prompts=prompt_set)
+        result = train(config, prompts=prompt_set, progress=report)
         wall = time.perf_counter() - started
         after = {
             "harmful": refusal_rate(root / "out", held_harmful, args.samples, args.device),
