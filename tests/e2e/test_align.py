@@ -120,3 +120,28 @@ def test_missing_extra_is_one_line(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "pip install 'thinksafe[align]'" in err and "\n" not in err
+
+
+def test_lora_is_merged_into_a_plain_model_folder(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        base = build_tiny_model(tmp_path / "base")
+        out = tmp_path / "out"
+        argv = ["align", "--model", str(base), "--out", str(out), "--harmful", "starter"]
+        assert main([*argv, "--max-steps", "1", "--lora-r", "4", *FAST]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    # the checkpoint holds the adapter; the output folder a plain, merged model
+    assert (out / "checkpoints" / "checkpoint-1" / "adapter_config.json").is_file()
+    assert not (out / "adapter_config.json").exists()
+    merged = AutoModelForCausalLM.from_pretrained(out)
+    original = AutoModelForCausalLM.from_pretrained(base)
+    names = [name for name, _ in merged.named_parameters()]
+    assert names == [name for name, _ in original.named_parameters()]
+    assert not any("lora" in name for name in names)
+    doc = json.loads((out / "align.json").read_text())
+    assert doc["config"]["lora_r"] == 4 and doc["rewards"]["helpfulness"].startswith("none")

@@ -70,6 +70,8 @@ class RewardModelScorer:
         import torch
 
         texts = [self.text(p, a) for p, a in zip(prompts, answers)]
+        # a chat template writes its own special tokens; plain text gets the tokenizer's
+        plain = not getattr(self.tokenizer, "chat_template", None)
         out: list[float] = []
         for start in range(0, len(texts), self.batch_size):
             batch = self.tokenizer(
@@ -78,7 +80,7 @@ class RewardModelScorer:
                 padding=True,
                 truncation=True,
                 max_length=self.max_length,
-                add_special_tokens=False,
+                add_special_tokens=plain,
             ).to(self.device)
             with torch.inference_mode():
                 logits = self.model(**batch).logits
