@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 import sys
 
-from thinksafe.cli import export as _export  # noqa: F401  (registers the command)
+from thinksafe.cli import align as _align  # noqa: F401  (registers the command)
+from thinksafe.cli import export as _export  # noqa: F401
 from thinksafe.cli import judge as _judge  # noqa: F401
 from thinksafe.cli import judge_eval as _judge_eval  # noqa: F401
 from thinksafe.cli import realign as _realign  # noqa: F401

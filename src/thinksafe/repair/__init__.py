@@ -1,6 +1,7 @@
-"""Repair: give a fine-tuned model its safety back, then assess it again.
+"""Repair: give a model its safety back, then assess it again.
 
-``somf`` is ``thinksafe realign`` (safety realignment by subspace-oriented model fusion). The
+``somf`` is ``thinksafe realign`` (safety realignment by subspace-oriented model fusion),
+``alphaalign`` is ``thinksafe align`` (RL with a verifiable safety reward). The
 subpackages import torch and friends; nothing here does, so ``import thinksafe.repair`` is cheap.
 """
 

@@ -1,0 +1,33 @@
+"""A tiny sequence-classification reward model built on the spot (one output, random weights),
+sharing the tiny policy's tokenizer. Nothing is downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.tinymodel import _tokenizer
+
+
+def build_tiny_reward_model(folder: Path, *, seed: int = 0, hidden_size: int = 32) -> Path:
+    import torch
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = _tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        num_labels=1,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=None,
+        eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
+    )
+    torch.manual_seed(seed)
+    LlamaForSequenceClassification(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
