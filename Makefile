@@ -21,10 +21,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The extras for local models (CPU torch, transformers) and Ray, so their tests run too.
+# The extras for local models (CPU torch, transformers), Ray and the repair commands (peft, trl,
+# lm-eval), so their tests run too.
 local: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev,local,ray]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,local,ray,realign,align]"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
