@@ -145,3 +145,33 @@ def test_lora_is_merged_into_a_plain_model_folder(tmp_path: Path) -> None:
     assert not any("lora" in name for name in names)
     doc = json.loads((out / "align.json").read_text())
     assert doc["config"]["lora_r"] == 4 and doc["rewards"]["helpfulness"].startswith("none")
+
+
+def test_utility_is_measured_before_and_after(tmp_path: Path) -> None:
+    pytest.importorskip("lm_eval")
+    import torch
+
+    from tests.unit.test_utility import ROWS, TASK_YAML
+
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "tiny.yaml").write_text(TASK_YAML.format(data=data))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        base = build_tiny_model(tmp_path / "base")
+        out = tmp_path / "out"
+        argv = ["align", "--model", str(base), "--out", str(out), "--harmful", "starter"]
+        argv += ["--utility", "thinksafe_tiny_choice", "--utility-tasks-dir", str(tasks)]
+        assert main([*argv, "--max-steps", "1", *FAST]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    utility = json.loads((out / "align.json").read_text())["utility"]
+    assert utility["tasks"] == ["thinksafe_tiny_choice"]
+    change = utility["delta"]["thinksafe_tiny_choice"]
+    assert change["metric"] == "acc"
+    assert change["change"] == pytest.approx(change["after"] - change["before"])
+    for side in ("before", "after"):
+        assert utility[side]["thinksafe_tiny_choice"]["samples"] == len(ROWS)

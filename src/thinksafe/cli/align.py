@@ -26,6 +26,14 @@ def _config(values: dict[str, Any]) -> Any:
         raise ConfigError(f"{flag}{message}") from None
 
 
+def _utility_device(wanted: str) -> str:
+    if wanted != "auto":
+        return wanted
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @app.command()
 def align(
     model: Annotated[
@@ -110,6 +118,21 @@ def align(
     trust_remote_code: Annotated[
         bool, typer.Option("--trust-remote-code", help="Run model code from the model folder.")
     ] = False,
+    utility: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--utility",
+            help="lm-eval task to measure on the model before and after; repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    utility_tasks_dir: Annotated[
+        Path | None,
+        typer.Option("--utility-tasks-dir", help="Folder of your own lm-eval task YAML files."),
+    ] = None,
+    utility_limit: Annotated[
+        int | None, typer.Option("--utility-limit", help="Documents per utility task.")
+    ] = None,
 ) -> None:
     """Align a model with AlphaAlign (GRPO with a verifiable safety reward)."""
     config = _config(
@@ -142,6 +165,10 @@ def align(
     from thinksafe.repair.alphaalign.train import train
 
     console = stderr()
+    if utility:
+        from thinksafe.repair import utility as utility_module
+
+        utility_module.require_lm_eval()
 
     def progress(step: int, total: int, point: dict[str, float]) -> None:
         parts = [f"step {step}/{total}", f"reward {point.get('reward', float('nan')):.3f}"]
@@ -157,6 +184,35 @@ def align(
         console.print("  ".join(parts), markup=False, highlight=False)
 
     result = train(config, resume=resume, progress=progress)
+    if utility:
+        from thinksafe.repair.alphaalign.record import add_utility
+        from thinksafe.repair.utility import measure_utility, utility_delta
+
+        kwargs: dict[str, Any] = {
+            "include_path": utility_tasks_dir,
+            "limit": utility_limit,
+            "device": _utility_device(device),
+            "seed": seed,
+        }
+        console.print(f"utility: {', '.join(utility)} before and after", markup=False)
+        before = measure_utility(model, utility, **kwargs)
+        after = measure_utility(result.out, utility, **kwargs)
+        delta = utility_delta(before, after)
+        record = {
+            "tasks": list(utility),
+            "before": before,
+            "after": after,
+            "delta": delta,
+            "before_model": model,
+        }
+        add_utility(result.out, record)
+        for task, d in delta.items():
+            console.print(
+                f"utility {task}: {d['metric']} {d['before']:.3f} -> {d['after']:.3f}"
+                f" ({d['change']:+.3f})",
+                markup=False,
+                highlight=False,
+            )
     console.print(
         f"aligned {model} in {result.steps} steps ({result.seconds:.0f} s): {result.out}"
         f" (assess it with `thinksafe run --model hf/{result.out} --suite starter`)",

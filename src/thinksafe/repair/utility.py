@@ -16,6 +16,12 @@ UTILITY_EXTRA = "pip install 'thinksafe[realign]'"
 HEADLINE_METRICS = ("acc_norm", "acc", "exact_match", "f1", "bleu", "pass@1")
 
 
+def require_lm_eval() -> None:
+    """Raise :class:`MissingExtraError` (one line, exit 2) when lm-eval is missing."""
+    if importlib.util.find_spec("lm_eval") is None:
+        raise MissingExtraError(f"utility needs lm-eval, which is not installed: {UTILITY_EXTRA}")
+
+
 def measure_utility(
     model_path: str | Path,
     tasks: Sequence[str],

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from thinksafe.repair.alphaalign.rewards import Refusals
     from thinksafe.repair.alphaalign.train import AlignConfig
 
-__all__ = ["ALIGN_SCHEMA", "LINEAGE_SCHEMA", "write_records"]
+__all__ = ["ALIGN_SCHEMA", "LINEAGE_SCHEMA", "add_utility", "write_records"]
 
 ALIGN_SCHEMA = "thinksafe.align/1"
 LINEAGE_SCHEMA = "thinksafe.lineage/1"
@@ -94,3 +94,11 @@ def write_records(
             "config_sha256": config_sha,
         },
     )
+
+
+def add_utility(out: Path, utility: dict[str, Any]) -> None:
+    """Record lm-eval utility before and after (tasks, metrics, the change) in ``align.json``."""
+    path = out / ALIGN_FILE
+    doc = json.loads(path.read_text("utf-8"))
+    doc["utility"] = utility
+    _dump(path, doc)
