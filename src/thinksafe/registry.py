@@ -167,5 +167,9 @@ attacks = Registry(
             name: "thinksafe.attacks.encodings"
             for name in ("base64", "base32", "hex", "rot13", "leetspeak", "morse", "reverse")
         },
+        **{
+            name: "thinksafe.attacks.instructions"
+            for name in ("refusal-suppression", "prefix-injection", "style-injection")
+        },
     },
 )
