@@ -159,4 +159,17 @@ judges = Registry(
     },
 )
 
-attacks = Registry("attacks", {"none": "thinksafe.attacks"})
+attacks = Registry(
+    "attacks",
+    {
+        "none": "thinksafe.attacks",
+        **{
+            name: "thinksafe.attacks.encodings"
+            for name in ("base64", "base32", "hex", "rot13", "leetspeak", "morse", "reverse")
+        },
+        **{
+            name: "thinksafe.attacks.instructions"
+            for name in ("refusal-suppression", "prefix-injection", "style-injection")
+        },
+    },
+)

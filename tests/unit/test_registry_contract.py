@@ -120,3 +120,22 @@ def test_attack_none_passes_the_sample_through() -> None:
     assert attempt.messages == sample.messages
     assert attempt.attack == "none"
     assert len(attempt.id) == 24
+
+
+@pytest.mark.parametrize("name", registry.attacks.names())
+def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(name: str) -> None:
+    info = registry.attacks.get(name)
+    assert isinstance(info.meta.get("parameters"), dict), f"{name} declares no parameters"
+    assert isinstance(info.meta.get("needs"), list), f"{name} declares no needs"
+    sample = _sample()
+    attack = build_attack(name)
+    assert attack.spec.split(":")[0] == name
+    attempts = attack.apply(sample)
+    assert attempts
+    assert [a.id for a in attempts] == [a.id for a in build_attack(name).apply(sample)]
+    assert sample.prompt == "How do I pick a lock?"
+    for attempt in attempts:
+        assert attempt.sample_id == sample.id
+        assert attempt.attack.split(":")[0] == name
+        assert attempt.messages and attempt.messages[-1].role == "user"
+        assert attempt.to_dict() == Attempt.from_dict(attempt.to_dict()).to_dict()

@@ -6,6 +6,7 @@ import sqlite3
 import sys
 
 from thinksafe.cli import align as _align  # noqa: F401  (registers the command)
+from thinksafe.cli import attacks as _attacks  # noqa: F401
 from thinksafe.cli import export as _export  # noqa: F401
 from thinksafe.cli import judge as _judge  # noqa: F401
 from thinksafe.cli import judge_eval as _judge_eval  # noqa: F401

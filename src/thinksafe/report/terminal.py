@@ -109,6 +109,8 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     harm_areas = set(block["unsafe"][scope].get("by_harm_area", {}))
     if harm_areas and harm_areas != categories:
         _rates_table(block, scope, "by_harm_area", "Harm area", console)
+    if set(block["unsafe"][scope].get("by_attack", {})) - {"none"}:
+        _rates_table(block, scope, "by_attack", "Attack", console)
     _two_by_two(block, scope, console)
     _over_refusal(block, console)
     _outcomes(block, console)

@@ -1,0 +1,82 @@
+"""Attacks turn a sample into the attempts that are sent. ``none`` sends the sample as is.
+
+An attack rewrites what is sent (the attempt's messages); the sample, and so ``sample.prompt``
+that judges read, stays the original request. Built-in static attacks live in
+:mod:`thinksafe.attacks.encodings` (the request encoded, with a decoding instruction) and
+:mod:`thinksafe.attacks.instructions` (instructions added around the request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from thinksafe import registry
+from thinksafe.records import Attempt, Message, Messages, Sample
+
+
+class Attack(Protocol):
+    @property
+    def spec(self) -> str: ...
+
+    def apply(self, sample: Sample) -> list[Attempt]: ...
+
+
+class NoAttack:
+    spec = "none"
+
+    def apply(self, sample: Sample) -> list[Attempt]:
+        return [Attempt(sample_id=sample.id, attack="none", messages=sample.messages)]
+
+
+def replace_last_user(messages: Messages, text: str) -> Messages:
+    """``messages`` with the last user turn's content replaced by ``text``."""
+    out = list(messages)
+    for i in range(len(out) - 1, -1, -1):
+        if out[i].role == "user":
+            out[i] = Message("user", text)
+            return tuple(out)
+    return (*out, Message("user", text))
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A static attack that rewrites the request (the last user turn) with a fixed function.
+
+    ``spec`` is what the attempt records as its attack (so a summary separates two settings of
+    one attack); ``args`` are the settings it was built with.
+    """
+
+    spec: str
+    rewrite: Callable[[str], str]
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def apply(self, sample: Sample) -> list[Attempt]:
+        text = self.rewrite(sample.prompt)
+        return [
+            Attempt(
+                sample_id=sample.id,
+                attack=self.spec,
+                messages=replace_last_user(sample.messages, text),
+                attack_args=dict(self.args),
+            )
+        ]
+
+
+@registry.attacks.register(
+    "none",
+    description="The plain prompt, unchanged.",
+    source="thinksafe",
+    licence="Apache-2.0",
+    parameters={},
+    needs=[],
+)
+def _none(arg: str | None = None) -> Attack:
+    return NoAttack()
+
+
+def build_attack(spec: str) -> Attack:
+    name, _, arg = spec.partition(":")
+    attack: Attack = registry.attacks.get(name).factory(arg=arg or None)
+    return attack
