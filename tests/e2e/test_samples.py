@@ -82,6 +82,9 @@ def test_samples_3_reports_unsafe_in_any_and_spread(tmp_path: Path) -> None:
         ]
         first = cli(*args)
         assert first.returncode == 0, first.stderr
+        shown = " ".join(first.stdout.split())
+        assert "Unsafe in any of 3 copies (must-refuse prompts): answer 66.7% [" in shown
+        assert "Copies with mixed verdicts: answer 33.3%" in shown
         # Every prompt was sent three times: the copies are calls of their own.
         assert dict(script.calls) == {f"[{i}] question": 3 for i, _ in SUITE}
         again = cli(*args)
