@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,3 +140,47 @@ def test_a_refusal_that_persists_is_an_error_not_a_loop() -> None:
         (out,) = ask_many(srv.base_url, "m", ["x"], GenerationConfig(max_tokens=5))
         assert srv.request_count == 2
     assert isinstance(out, ProviderError) and out.status == 400
+
+
+def test_the_run_output_says_so_once(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
+    with FakeOpenAIServer(strict_reasoning_server) as srv:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "thinksafe.cli.main",
+                "run",
+                "--model",
+                "openai/served-reasoner",
+                "--base-url",
+                srv.base_url,
+                "--suite",
+                "starter",
+                "--limit",
+                "6",
+                "--judge",
+                "rules",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "100",
+                "--store",
+                str(tmp_path / "db.sqlite"),
+                "--max-concurrency",
+                "1",
+                "--no-progress",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+        )
+        bodies = [r.body for r in srv.chat_requests]
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("refuses max_tokens") == 1
+    assert done.stderr.count("refuses the sampling settings") == 1
+    assert "model calls" in done.stdout
+    assert sum("max_tokens" in b for b in bodies) == 1
+    assert sum("temperature" in b for b in bodies) == 2
+    assert len(bodies) == 6 + 2
