@@ -28,6 +28,7 @@ from thinksafe.build import (
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError, UserError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
+from thinksafe.metrics.samples import SAMPLE_VARIANT, sample_copies, sample_index
 from thinksafe.protocols import Judge, PartlyInlineJudge, Target
 from thinksafe.records import (
     Attempt,
@@ -89,6 +90,12 @@ class RunSpec:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # Processes that send the requests (thinksafe.workers): 0 chooses, 1 is this process.
     workers: int = 0
+    # Each attempt is sent this many times (thinksafe.metrics.samples).
+    samples: int = 1
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"--samples must be at least 1, got {self.samples}")
 
 
 class Progress(Protocol):
@@ -254,14 +261,22 @@ class Runner:
         for sample in samples:
             for attack in attacks:
                 for attempt in attack.apply(sample):
-                    if attempt.id not in seen:
-                        seen.add(attempt.id)
-                        attempts.append(attempt)
+                    for copy in sample_copies(attempt, self.spec.samples):
+                        if copy.id not in seen:
+                            seen.add(copy.id)
+                            attempts.append(copy)
         return attempts
 
     def completion_keys(self, target_id: str, attempts: Sequence[Attempt]) -> list[str]:
-        """The cache key of each attempt's completion (:func:`completion_key`)."""
-        return [completion_key(target_id, a) for a in attempts]
+        """The cache key of each attempt's completion (:func:`completion_key`); the k-th copy
+        of an attempt (``--samples``, k >= 2) has a key of its own, so it is a call of its own
+        and is cached apart."""
+        keys = []
+        for a in attempts:
+            k = sample_index(a.variant)
+            key = completion_key(target_id, a)
+            keys.append(key if k == 1 else content_hash(key, SAMPLE_VARIANT.format(k)))
+        return keys
 
     def run_id(self, target: Target, judges: Sequence[Judge], attempts: Sequence[Attempt]) -> str:
         return content_hash(
@@ -293,6 +308,7 @@ class Runner:
             "max_concurrency": self.spec.max_concurrency,
             "judge_concurrency": self.spec.judge_concurrency,
             "name": self.spec.name,
+            **({"samples": self.spec.samples} if self.spec.samples > 1 else {}),
         }
 
     # -- the run ---------------------------------------------------------------------------

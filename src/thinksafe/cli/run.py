@@ -93,6 +93,14 @@ def run(
         typer.Option("--sample", help="Run a sample of N, stratified by category."),
     ] = None,
     sample_seed: Annotated[int | None, typer.Option(help="Seed of --sample (0).")] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            help="Send each attempt N times (1); the summary adds unsafe in any of N and the"
+            " spread of verdicts.",
+        ),
+    ] = None,
     category: Annotated[
         list[str] | None,
         typer.Option(help="Only this category or harm area, repeatable."),
@@ -225,6 +233,9 @@ def run(
     if sample_n is not None and sample_n < 1:
         raise ConfigError("--sample must be at least 1")
     limit_n = resolve_limit(r, limit)
+    samples_n = r.get("samples", samples, 1, int)
+    if samples_n < 1:
+        raise ConfigError("--samples must be at least 1")
     timeout_s = r.get("timeout", timeout, 600.0, float)
     spec = RunSpec(
         model=model_spec,
@@ -260,6 +271,7 @@ def run(
         max_concurrency=concurrency,
         judge_concurrency=judge_conc,
         workers=r.get("workers", workers, 0, int),
+        samples=samples_n,
         max_error_rate=max_error,
         retry=judge_retry(r, max_retries),
     )

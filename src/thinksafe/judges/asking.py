@@ -123,6 +123,25 @@ class Asker:
     def config(self) -> GenerationConfig:
         return self._config
 
+    def spec_options(self) -> str:
+        """The sampling settings of a rubric asker that differ from :data:`JUDGE_GENERATION`,
+        as the spec writes them (``temperature=1&max_tokens=4000``); empty when none do."""
+        if self._role != "judge":
+            return ""
+        parts: list[str] = []
+        for key in ("temperature", "top_p", "max_tokens", "reasoning_effort"):
+            value = getattr(self._config, key)
+            if value == getattr(JUDGE_GENERATION, key):
+                continue
+            if value is None:
+                text = "none"
+            elif isinstance(value, float):
+                text = format(value, "g")
+            else:
+                text = str(value)
+            parts.append(f"{key}={text}")
+        return "&".join(parts)
+
     @property
     def local(self) -> LocalGuardRunner | None:
         """The runner of whole prompts on a local engine; None for a chat target."""

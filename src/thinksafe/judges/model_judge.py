@@ -74,7 +74,11 @@ class ModelJudge(Generic[P]):
 
     @property
     def spec(self) -> str:
-        return f"{self._name}:{self._asker.target.spec}"
+        spec = f"{self._name}:{self._asker.target.spec}"
+        options = self._asker.spec_options()
+        if options:
+            spec += ("&" if "?" in spec else "?") + options
+        return spec
 
     @property
     def channels(self) -> frozenset[Channel]:

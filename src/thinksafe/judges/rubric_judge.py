@@ -10,12 +10,15 @@ beyond their target.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from thinksafe.build import JudgeContext
+from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError
+from thinksafe.judges.asking import JUDGE_GENERATION
 from thinksafe.judges.guards_local import Vocab
 from thinksafe.judges.model_judge import ModelJudge
 from thinksafe.judges.parts import Question, Reading
@@ -29,7 +32,6 @@ from thinksafe.judges.replies import (
 )
 from thinksafe.judges.templates import Rubric, load_rubric
 from thinksafe.judges.untrusted import boundary_token, delimit, neutralise
-from thinksafe.protocols import Target
 from thinksafe.records import Channel, JudgeItem, Message, messages_from
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "RubricReading",
     "bare_word",
     "first_number",
+    "judge_generation",
     "read_number",
     "read_yes_no",
     "render_messages",
@@ -139,11 +142,47 @@ class RubricPrompt:
         return rubric.render(**values)
 
 
+# Sampling options a rubric judge's spec may carry after its model:
+# ``?temperature=1&max_tokens=4000``. ``temperature=none`` leaves it out of the request, for
+# models that take only their default.
+JUDGE_OPTIONS = ("temperature", "top_p", "max_tokens", "reasoning_effort")
+
+
+def _option_value(judge: str, key: str, raw: str) -> Any:
+    if key == "reasoning_effort":
+        return raw or None
+    if raw.lower() in ("none", "default") and key != "max_tokens":
+        return None
+    try:
+        return int(raw) if key == "max_tokens" else float(raw)
+    except ValueError:
+        kind = "a whole number" if key == "max_tokens" else "a number (or none)"
+        raise ConfigError(
+            f"judge {judge}: {key}={raw!r} is not {kind}; write for example"
+            f" {judge}:openai/MODEL?temperature=1&max_tokens=4000"
+        ) from None
+
+
+def judge_generation(name: str, arg: str) -> tuple[str, GenerationConfig]:
+    """The target spec in ``arg`` without the judge's sampling options (:data:`JUDGE_OPTIONS`,
+    written ``?key=value&...`` after the model), and the generation config they make from
+    :data:`~thinksafe.judges.asking.JUDGE_GENERATION`. Other options stay on the target spec."""
+    from thinksafe.judges.guards import pop_option
+
+    changes: dict[str, Any] = {}
+    for key in JUDGE_OPTIONS:
+        arg, raw = pop_option(arg, key)
+        if raw is not None:
+            changes[key] = _option_value(name, key, raw)
+    return arg, dataclasses.replace(JUDGE_GENERATION, **changes) if changes else JUDGE_GENERATION
+
+
 def rubric_factory(
-    name: str, build: Callable[[Target], ModelJudge[Any]]
+    name: str, build: Callable[..., ModelJudge[Any]]
 ) -> Callable[..., ModelJudge[Any]]:
-    """The registry factory of the rubric judge ``name``: ``NAME:PROVIDER/MODEL``, built by
-    ``build`` over the target."""
+    """The registry factory of the rubric judge ``name``: ``NAME:PROVIDER/MODEL`` (with
+    optional sampling options, see :func:`judge_generation`), built by
+    ``build(target, config=...)``."""
 
     def factory(arg: str | None = None, context: JudgeContext | None = None) -> ModelJudge[Any]:
         if not arg:
@@ -152,7 +191,8 @@ def rubric_factory(
                 f" for example {name}:openai/gpt-4o-mini"
             )
         context = context or JudgeContext()
-        return build(context.target(arg))
+        target_spec, config = judge_generation(name, arg)
+        return build(context.target(target_spec), config=config)
 
     factory.__name__ = f"_{name.replace('-', '_')}"
     return factory

@@ -17,6 +17,7 @@ from typing import Any
 from thinksafe.judges.agreement import agreement_flags
 from thinksafe.judges.provenance import NEITHER, decided_by
 from thinksafe.metrics.rates import Rate, round_float
+from thinksafe.metrics.samples import repeated, samples_block
 from thinksafe.records import (
     CHANNELS,
     EXPECTED,
@@ -374,13 +375,17 @@ def build_summary(
             acc.add(r, keys)
     counts = _sorted_keys(_counts(results))
     when = generated_at or datetime.now(timezone.utc)
+    blocks = {
+        acc.spec: acc.block(notes.get(acc.spec) or default_judge_note(acc.spec), counts)
+        for acc in accumulators
+    }
+    if repeated(results):
+        for spec, block in blocks.items():
+            block["samples"] = samples_block(results, spec, RATE_CHANNELS)
     return {
         "schema": SUMMARY_SCHEMA,
         "run": copy.deepcopy(dict(run)),
         "primary_judge": specs[0],
-        "judges": {
-            acc.spec: acc.block(notes.get(acc.spec) or default_judge_note(acc.spec), counts)
-            for acc in accumulators
-        },
+        "judges": blocks,
         "generated_at": when.isoformat(timespec="seconds"),
     }

@@ -104,6 +104,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
 
     _headline(summary, block, console)
     scope = headline_scope(block)
+    _samples(block, scope, console)
     _rates_table(block, scope, "by_category", "Category", console)
     categories = set(block["unsafe"][scope].get("by_category", {}))
     harm_areas = set(block["unsafe"][scope].get("by_harm_area", {}))
@@ -195,6 +196,25 @@ def corrected_text(fixed: Mapping[str, Any] | None) -> str:
     if status == "no-data" or fixed.get("rate") is None:
         return "n/a"
     return rate_text(fixed)
+
+
+def _samples(block: Mapping[str, Any], scope: str, console: Console) -> None:
+    """For a run with ``--samples N``: unsafe in any of N copies, and how often copies disagree."""
+    samples: Mapping[str, Any] = block.get("samples") or {}
+    channels: Mapping[str, Any] = (samples.get(scope) or {}).get("channels") or {}
+    if not channels:
+        return
+    n = samples.get("n")
+    anyof, mixed = [], []
+    for channel in ("answer", "reasoning", "either"):
+        entry = channels.get(channel) or {}
+        rate = entry.get("unsafe_in_any") or {}
+        coverage = rate.get("coverage")
+        cov = f", coverage {pct(coverage)}" if coverage is not None else ""
+        anyof.append(f"{channel} {rate_text(rate)}{cov}")
+        mixed.append(f"{channel} {pct((entry.get('mixed') or {}).get('rate'))}")
+    console.print(Text(f"Unsafe in any of {n} copies ({_scope_words(scope)}): " + "; ".join(anyof)))
+    console.print(Text("Copies with mixed verdicts: " + "; ".join(mixed)))
 
 
 def _scope_words(scope: str) -> str:

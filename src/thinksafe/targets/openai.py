@@ -14,7 +14,9 @@ import contextlib
 import email.utils
 import ipaddress
 import json
+import logging
 import os
+import re
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -42,6 +44,7 @@ __all__ = [
     "is_local_url",
     "ollama_base_url",
     "parse_retry_after",
+    "wants_completion_tokens",
 ]
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
@@ -52,6 +55,18 @@ PLACEHOLDER_KEY = "not-needed"
 CHECK_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
 _MAX_DETAIL = 300
+
+logger = logging.getLogger("thinksafe.targets.openai")
+
+# OpenAI's reasoning models (o1, o3, o4 and gpt-5 families) refuse ``max_tokens`` and want
+# ``max_completion_tokens``; matched on the model name after any ``org/`` prefix.
+_COMPLETION_TOKENS_MODELS = re.compile(r"^(o1|o3|o4)(-|$)|^gpt-5(?!-chat)", re.IGNORECASE)
+_UNSUPPORTED = re.compile(r"unsupported|not supported|does not support|only the default", re.I)
+
+
+def wants_completion_tokens(model: str) -> bool:
+    """Whether ``model`` is known to refuse ``max_tokens`` (OpenAI's reasoning families)."""
+    return bool(_COMPLETION_TOKENS_MODELS.search(model.rsplit("/", 1)[-1]))
 
 
 def is_local_url(url: str) -> bool:
@@ -149,6 +164,10 @@ class OpenAITarget:
         self.__key = api_key
         self._client: AsyncOpenAI | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # What this server was found to refuse, remembered for the rest of the run: the token
+        # cap goes as ``max_completion_tokens``; ``temperature`` and ``top_p`` are left out.
+        self.completion_tokens = wants_completion_tokens(model)
+        self.drop_sampling = False
 
     # -- construction from a spec ------------------------------------------------------------
 
@@ -245,12 +264,13 @@ class OpenAITarget:
         if config.system_prompt and not any(m.role == "system" for m in messages):
             sent.insert(0, {"role": "system", "content": config.system_prompt})
         body: dict[str, Any] = {"model": self.model, "messages": sent}
-        if config.temperature is not None:
+        if config.temperature is not None and not self.drop_sampling:
             body["temperature"] = config.temperature
-        if config.top_p is not None:
+        if config.top_p is not None and not self.drop_sampling:
             body["top_p"] = config.top_p
         if config.max_tokens is not None:
-            body["max_tokens"] = config.max_tokens
+            field = "max_completion_tokens" if self.completion_tokens else "max_tokens"
+            body[field] = config.max_tokens
         if config.seed is not None:
             body["seed"] = config.seed
         if config.reasoning_effort is not None:
@@ -268,14 +288,58 @@ class OpenAITarget:
 
     async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
         client = self._get_client()
-        body = self._body(messages, config)
         started = time.perf_counter()
-        try:
-            raw: bytes = await client.post("/chat/completions", cast_to=bytes, body=body)
-        except Exception as exc:
-            raise self._provider_error(exc) from None
+        # A request refused for a parameter this model does not take is sent again once per
+        # parameter, adapted (see _adapt); at most two adaptations, so at most three sends.
+        for _ in range(3):
+            body = self._body(messages, config)
+            try:
+                raw: bytes = await client.post("/chat/completions", cast_to=bytes, body=body)
+                break
+            except Exception as exc:
+                if self._adapt(exc, body):
+                    continue
+                raise self._provider_error(exc) from None
+        else:  # pragma: no cover - _adapt returns True at most twice
+            raise ProviderError("the server kept refusing the request", transient=False)
         latency = time.perf_counter() - started
         return self._completion(raw, latency)
+
+    def _adapt(self, exc: Exception, body: Mapping[str, Any]) -> bool:
+        """After an HTTP 400 naming a parameter this model refuses (``max_tokens``,
+        ``temperature``, ``top_p``), change how requests are written for the rest of the run
+        and say so once. True when the request is worth sending again."""
+        import openai
+
+        if not isinstance(exc, openai.APIStatusError) or exc.status_code != 400:
+            return False
+        message = _server_message(exc.body)
+        param = exc.body.get("param") if isinstance(exc.body, dict) else None
+        if isinstance(exc.body, dict) and isinstance(exc.body.get("error"), dict):
+            param = exc.body["error"].get("param", param)
+        named = f"{message} {param or ''}"
+        refused = bool(_UNSUPPORTED.search(message)) or "max_completion_tokens" in message
+        if not refused:
+            return False
+        if "max_tokens" in body and "max_tokens" in named and not self.completion_tokens:
+            self.completion_tokens = True
+            logger.warning(
+                "%s refuses max_tokens; sending max_completion_tokens instead for this run",
+                self.spec,
+            )
+            return True
+        if (
+            ("temperature" in body and "temperature" in named)
+            or ("top_p" in body and "top_p" in named)
+        ) and not self.drop_sampling:
+            self.drop_sampling = True
+            logger.warning(
+                "%s refuses the sampling settings (temperature, top_p); sending requests without"
+                " them for this run, so the server's defaults apply",
+                self.spec,
+            )
+            return True
+        return False
 
     def _completion(self, raw: bytes, latency: float) -> Completion:
         try:
