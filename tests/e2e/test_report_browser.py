@@ -295,3 +295,32 @@ def test_ten_thousand_attempts_stay_quick(browser: Any, tmp_path: Path) -> None:
         assert max(v for k, v in timings.items() if k != "search") < 500
         assert timings["search"] < 3_000  # wall time, with the 120 ms typing debounce
         assert s.errors == []
+
+
+def test_models_by_suites_table_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    """The comparison page of two models on two suites: the matrix shows every run, with model
+    names that carry markup shown as text."""
+    from thinksafe.report.compare import compare_html
+
+    models = (PAYLOADS[0], "mock/plain")
+    runs = []
+    for m, model in enumerate(models):
+        for s, suite in enumerate(("alpha", "beta")):
+            results = synthetic_results(20, seed=m * 2 + s, unsafe_bias=0.3 * m, suite=suite)
+            runs.append((f"run{m}{s}", results, {"model": model, "suite": suite}))
+    store = store_with(tmp_path / "m.db", *runs)
+    with Store(store) as db:
+        loaded = [(db.find_run(r[0]), db.load_results(r[0])) for r in runs]
+    out = tmp_path / "matrix.html"
+    out.write_text(compare_html(loaded), encoding="utf-8")
+    with session(browser) as s:
+        s.page.goto(out.as_uri())
+        page = s.page
+        headers = page.locator("#matrix-table tbody th").all_inner_texts()
+        assert headers == list(models)
+        assert page.locator("#matrix-table tbody td").count() == 4
+        assert page.locator("#matrix-table .matrix-line").count() == 4 * 3
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.locator("main script:not([type])").count() == 0
+        assert s.errors == []
+        assert all(url.startswith("file://") for url in s.requests), s.requests

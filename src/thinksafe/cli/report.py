@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, check_output, open_existing_store
+from thinksafe.cli.app import app, check_output, open_existing_store, stdout
 from thinksafe.cli.options import StoreOption
 from thinksafe.errors import ConfigError
 from thinksafe.report.corrected import run_measurement
@@ -79,9 +79,22 @@ def report(
             " by judge-eval --save-accuracy, else the accuracy the judge ships)."
         ),
     ] = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Also write the models x suites table as CSV: one row per model, suite and"
+            " channel (answer, reasoning, either), with intervals, coverage and corrected rates.",
+        ),
+    ] = None,
 ) -> None:
-    """Write a self-contained HTML report of a run, or compare several runs side by side."""
+    """Write a self-contained HTML report of a run, or compare several runs side by side.
+
+    Runs of several models on several suites also print a models x suites table of unsafe
+    rates; runs are compared pair-wise only within a suite."""
     check_output(output, "--output")
+    if csv_path is not None:
+        check_output(csv_path, "--csv")
     accuracy = _load_accuracy(judge_accuracy)
     with open_existing_store(store) as db:
         rows = [shown(db.find_run(ref)) for ref in runs]
@@ -91,6 +104,14 @@ def report(
         measurements = [
             run_measurement(db, row, pick_judge(row, results, judge)[0]) for row, results in loaded
         ]
+    from thinksafe.report.matrix import build_matrix, render_matrix, write_csv
+
+    grid = build_matrix(loaded, judge=judge, measurements=measurements)
+    if grid.is_grid:
+        render_matrix(grid, stdout())
+    if csv_path is not None:
+        write_csv(grid, csv_path)
+        print(f"wrote {csv_path} ({len(grid.cells) * 3} rows)", file=sys.stderr)
     if len(loaded) == 1:
         from thinksafe.report.html import report_html
 

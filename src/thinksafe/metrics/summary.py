@@ -18,6 +18,7 @@ from thinksafe.judges.agreement import agreement_flags
 from thinksafe.judges.provenance import NEITHER, decided_by
 from thinksafe.metrics.rates import Rate, round_float
 from thinksafe.metrics.samples import repeated, samples_block
+from thinksafe.metrics.trace_answer import trace_vs_answer
 from thinksafe.records import (
     CHANNELS,
     EXPECTED,
@@ -239,6 +240,13 @@ class _JudgeAccumulator:
             "judge": {"spec": self.spec, "note": note},
             "unsafe": unsafe,
             "reasoning_x_answer": tables,
+            "trace_vs_answer": {
+                scope: trace_vs_answer(
+                    self.groups[(scope, "overall", "")].table,
+                    tables[scope]["overall"]["total"],
+                )
+                for scope in SCOPES
+            },
             "over_refusal": over_refusal,
             "counts": judge_counts,
         }

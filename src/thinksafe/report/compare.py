@@ -3,7 +3,9 @@ paired McNemar tests on shared attempts with Holm's correction across every comp
 When the runs are a sweep (one model, one suite selection, one set of judges, and exactly one
 generation setting that differs), the page opens with the unsafe rates against that setting.
 
-Attempts are paired across runs by (suite, sample id, attack, variant). Where two runs share
+Only runs on the same suite are compared pair-wise; runs of several models on several suites
+also get a models x suites table (:mod:`thinksafe.report.matrix`). Attempts are paired across
+runs by (suite, sample id, attack, variant). Where two runs share
 attempts scored in both, differences use the paired interval and McNemar's test on the shared
 attempts; otherwise Newcombe's interval for two independent proportions, and no test.
 """
@@ -46,6 +48,7 @@ from thinksafe.report.html import (
     run_summary,
     static,
 )
+from thinksafe.report.matrix import build_matrix, matrix_context
 from thinksafe.report.sweep_axis import SWEEP_SHARED as SWEEP_SHARED
 from thinksafe.report.sweep_axis import SweepAxis as SweepAxis
 from thinksafe.report.sweep_axis import generation_differences as generation_differences
@@ -195,6 +198,17 @@ def compare_pair(
     r2 = _rate(second, measure, category)
     diff = newcombe_independent(r1.numerator, r1.denominator, r2.numerator, r2.denominator)
     return Comparison(first, second, measure, diff, None, None, [], [])
+
+
+def same_suite_pairs(runs: Sequence[RunData]) -> list[tuple[RunData, RunData]]:
+    """Every pair of runs whose samples come from a common suite, in the order given: runs on
+    different suites share no attempts and are never compared pair-wise."""
+    return [(a, b) for a, b in combinations(runs, 2) if _suites(a) & _suites(b)]
+
+
+def _suites(run: RunData) -> set[str]:
+    """The suites the run's samples come from (its spec's suite for a run without any)."""
+    return {k[0] for k in run.marks} or {run.row.suite}
 
 
 def _noun(runs: Sequence[RunData]) -> str:
@@ -364,13 +378,14 @@ def compare_context(
         for run, value in zip(runs, axis.values):
             run.label = f"{run.letter}: {axis.key}={sweep_value_text(value)}"
         sweep = _sweep_section(runs, [results for _, results in loaded], axis, noun, found)
-    comparisons = [compare_pair(a, b, m) for a, b in combinations(runs, 2) for m in MEASURES]
+    paired = same_suite_pairs(runs)
+    comparisons = [compare_pair(a, b, m) for a, b in paired for m in MEASURES]
     tested = [i for i, c in enumerate(comparisons) if c.test is not None]
     adjusted = holm([comparisons[i].test.p_value for i in tested])  # type: ignore[union-attr]
     for i, p in zip(tested, adjusted):
         comparisons[i] = dataclasses.replace(comparisons[i], adjusted=p)
     pairs = []
-    for a, b in combinations(runs, 2):
+    for a, b in paired:
         mine = [c for c in comparisons if c.first is a and c.second is b]
         deltas = [
             plots.Delta(
@@ -404,9 +419,11 @@ def compare_context(
     warnings = _warnings(runs)
     if (note := sweep_warning(specs)) is not None:
         warnings.append(note)
+    grid = build_matrix(loaded, judge=judge, measurements=found)
     return {
         "title": title,
         "sweep": sweep,
+        "matrix": matrix_context(grid) if grid.is_grid and sweep is None else None,
         "warning": CONTENT_WARNING,
         "version": __version__,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -511,15 +528,18 @@ def _warnings(runs: Sequence[RunData]) -> list[str]:
             + "); differences may come from the judges rather than the models. Pass --judge"
             " to compare on one judge's verdicts."
         )
-    if len({run.row.suite for run in runs}) > 1:
-        out.append("The runs used different suites; only shared attempts are paired.")
+    if len({frozenset(_suites(run)) for run in runs}) > 1:
+        out.append(
+            "The runs used different suites; runs are compared pair-wise only within a suite"
+            " (the models × suites table shows every run)."
+        )
     kinds = [frozenset(k for k, n in run.kinds.items() if n and k != "absent") for run in runs]
     if len(set(kinds)) > 1:
         out.append(
             "The runs' reasoning traces are of different kinds (raw, summary, redacted,"
             " truncated); reasoning rates are not directly comparable."
         )
-    for a, b in combinations(runs, 2):
+    for a, b in same_suite_pairs(runs):
         shared = len(set(a.marks) & set(b.marks))
         if shared == 0:
             out.append(

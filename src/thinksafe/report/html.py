@@ -35,6 +35,7 @@ from thinksafe.metrics.summary import (
     either_outcome,
     headline_scope,
 )
+from thinksafe.metrics.trace_answer import trace_vs_answer_text
 from thinksafe.records import OUTCOMES, AttemptResult, Outcome, channel_outcome
 from thinksafe.report import plots
 from thinksafe.report.corrected import corrections
@@ -523,6 +524,7 @@ def report_context(
         "corrections": corrections(overall, primary, accuracy, source, measurement),
         "groupings": groupings,
         "table": block["reasoning_x_answer"][scope],
+        "trace_vs_answer": trace_vs_answer_text(block["trace_vs_answer"][scope]),
         "over_refusal": block["over_refusal"],
         "attacks": attacks,
         "harm": harm,

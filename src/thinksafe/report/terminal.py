@@ -23,6 +23,7 @@ from thinksafe.metrics.summary import (
     SUMMARY_SCHEMA,
     headline_scope,
 )
+from thinksafe.metrics.trace_answer import trace_vs_answer_text
 from thinksafe.text import shown_literally
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
@@ -372,6 +373,9 @@ def _two_by_two(block: Mapping[str, Any], scope: str, console: Console) -> None:
     table.add_row("reasoning safe", cell("safe/safe"), cell("unsafe_answer_clean_trace"))
     table.add_row("reasoning unsafe", cell("leaky_reasoning"), cell("unsafe/unsafe"))
     console.print(table)
+    paired = (block.get("trace_vs_answer") or {}).get(scope)
+    if paired is not None:
+        console.print(Text(trace_vs_answer_text(paired)))
 
 
 def _over_refusal(block: Mapping[str, Any], console: Console) -> None:
