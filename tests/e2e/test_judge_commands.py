@@ -370,3 +370,27 @@ def test_do_not_answer_reproduction(
     assert gpt4["not_scored"] == {"unscorable": 9}  # the evaluator's unreadable replies (-1)
     longformer = report["labellers"]["longformer"]["overall"]
     assert longformer["scored"] == 5634
+
+
+def test_judge_eval_by_harm_area(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A ``harm_area`` column becomes the samples' shared-taxonomy area, and ``--by-column
+    harm_area`` breaks the measurement down by it (SimpleSafetyTests reports judges per area)."""
+    path = tmp_path / "sst_labelled.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "prompt", "response", "human", "judge_a", "harm_area"])
+        areas = ("self_harm", "violence", "fraud")
+        for i in range(12):
+            label = "bad" if i % 3 == 0 else "good"
+            w.writerow([f"r{i}", f"prompt {i}", f"response {i}", label, label, areas[i % 3]])
+    out = tmp_path / "report.json"
+    code, stdout, err = cli(
+        capsys,
+        "judge-eval", str(path), "--label-column", "human", "--positive-label", "bad",
+        "--prediction-column", "judge_a", "--by-column", "harm_area", "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out.read_text(encoding="utf-8"))
+    by_area = report["labellers"]["judge_a"]["by_column"]
+    assert sorted(by_area) == ["fraud", "self_harm", "violence"]
+    assert "no such column" not in stdout + err

@@ -187,8 +187,8 @@ def judge_labellers(
 
 
 def group_value(dataset: LabelledSet, index: int, column: str) -> str:
-    """The value of ``column`` for one item: a meta column, else ``category``, ``expected`` or
-    ``source`` (``model`` falls back to the source)."""
+    """The value of ``column`` for one item: a meta column, else ``category``, ``harm_area``
+    (the shared taxonomy), ``expected`` or ``source`` (``model`` falls back to the source)."""
     item = dataset.items[index]
     meta = item.sample.meta
     if column in meta:
@@ -197,6 +197,8 @@ def group_value(dataset: LabelledSet, index: int, column: str) -> str:
         return text or NO_VALUE
     if column == "category":
         return item.sample.category
+    if column == "harm_area":
+        return item.sample.harm_area or NO_VALUE
     if column == "expected":
         return item.sample.expected
     if column in ("source", "model"):
@@ -205,11 +207,11 @@ def group_value(dataset: LabelledSet, index: int, column: str) -> str:
 
 
 def check_group_column(dataset: LabelledSet, column: str) -> None:
-    if column in ("category", "expected", "source", "model"):
+    if column in ("category", "harm_area", "expected", "source", "model"):
         return
     if not any(column in item.sample.meta for item in dataset.items):
         sample_meta = sorted({k for item in dataset.items[:50] for k in item.sample.meta})
-        have = ", ".join(["category", "expected", "source", *sample_meta])
+        have = ", ".join(["category", "harm_area", "expected", "source", *sample_meta])
         raise ConfigError(f"--by-column {column!r}: no such column in {dataset.spec} (has: {have})")
 
 
