@@ -606,3 +606,12 @@ def test_the_shipped_measurement_reaches_runs(judge: OfflineJudge) -> None:
     assert answer.method == "leave-one-source-out"
     assert {"beavertails", "pku-saferlhf", "xstest-response"} <= set(answer.sources)
     assert measured["reasoning"].sources == ("thinksafe-traces",)
+
+
+def test_a_malformed_accuracy_record_is_an_error_not_silence(tmp_path: Path) -> None:
+    weights, meta = _copy_model(tmp_path)
+    provenance = json.loads(meta.read_text(encoding="utf-8"))
+    del provenance["accuracy"]["answer"]["sensitivity_n"]
+    meta.write_text(json.dumps(provenance), encoding="utf-8")
+    with pytest.raises(DataError, match="accuracy record is malformed"):
+        OfflineJudge(load_model(str(weights))).measured_accuracy()

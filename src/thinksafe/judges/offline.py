@@ -717,8 +717,11 @@ class OfflineJudge:
             if channel in CHANNELS:
                 try:
                     found[channel] = MeasuredAccuracy.from_dict(record)
-                except (KeyError, TypeError, ValueError):
-                    continue
+                except (KeyError, TypeError, ValueError) as e:
+                    raise DataError(
+                        f"offline judge provenance: the {channel} accuracy record is malformed"
+                        f" ({e}); retrain with scripts/train_offline_judge.py"
+                    ) from None
         return found
 
     async def judge(self, item: JudgeItem) -> Verdict:
