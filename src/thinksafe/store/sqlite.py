@@ -155,12 +155,7 @@ class Store:
         if readonly:
             self._check_readable()
         else:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.DatabaseError as exc:
-                raise DataError(
-                    f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
-                ) from None
+            self._use_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         self._batch_size = batch_size
@@ -168,6 +163,33 @@ class Store:
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._oldest_pending = 0.0
         self._heartbeat = _Heartbeat(self.path)
+
+    def _use_wal(self) -> None:
+        """Switch the file to write-ahead logging. Switching needs the file to itself and
+        SQLite may answer "locked" at once rather than wait, so while another process is
+        creating or switching the same store, retry for up to the busy timeout."""
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if busy and time.monotonic() > deadline:
+                    raise DataError(
+                        f"store {self.path} stayed locked by another process for 10 s; wait for"
+                        " it to finish, or pass --store with another path"
+                    ) from None
+                if not busy:
+                    raise DataError(
+                        f"{self.path} is not a thinksafe store ({exc}); pass --store with"
+                        " another path"
+                    ) from None
+                time.sleep(0.01)
+            except sqlite3.DatabaseError as exc:
+                raise DataError(
+                    f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
+                ) from None
 
     def _connect(self) -> sqlite3.Connection:
         if not self.readonly:
