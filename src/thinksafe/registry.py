@@ -131,6 +131,8 @@ suites = Registry(
         "wildjailbreak": "thinksafe.suites.wildguard",
         "cyberseceval-injection": "thinksafe.suites.cyberseceval",
         "cyberseceval-mitre": "thinksafe.suites.cyberseceval",
+        "cyberseceval-interpreter": "thinksafe.suites.cyberseceval",
+        "cyberseceval-phishing": "thinksafe.suites.cyberseceval",
         "hf": "thinksafe.suites.hf",
     },
 )
