@@ -109,6 +109,10 @@ def report(
     grid = build_matrix(loaded, judge=judge, measurements=measurements)
     if grid.is_grid:
         render_matrix(grid, stdout())
+    if len(loaded) == 2:
+        from thinksafe.report.areas import print_pair_areas
+
+        print_pair_areas(loaded, judge, stdout())
     if csv_path is not None:
         write_csv(grid, csv_path)
         print(f"wrote {csv_path} ({len(grid.cells) * 3} rows)", file=sys.stderr)
