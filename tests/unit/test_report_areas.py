@@ -14,7 +14,7 @@ from thinksafe.metrics.paired import PairedTable, holm, newcombe_paired
 from thinksafe.prompts import SAFETY_SYSTEM_PROMPT
 from thinksafe.records import AttemptResult, Message, Sample
 from thinksafe.report.areas import area_rows, system_prompt_label, system_prompt_name
-from thinksafe.report.compare import compare_context, compare_html, prepare
+from thinksafe.report.compare import compare_context, compare_html, prepare, run_letter
 from thinksafe.store.sqlite import Store
 
 AREAS = ("self_harm", "violence", "illegal_items", "fraud", "child_safety")
@@ -190,3 +190,17 @@ def test_one_area_gives_no_area_table(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["report", "r1", "r2", "--store", str(path), "-o", str(tmp_path / "c.html")]) == 0
     assert "by harm area" not in capsys.readouterr().out
     assert "By harm area" not in (tmp_path / "c.html").read_text(encoding="utf-8")
+
+
+def test_more_than_26_runs_are_named_past_z(tmp_path: Path) -> None:
+    assert [run_letter(i) for i in (0, 25, 26, 27, 51, 52)] == ["A", "Z", "A2", "B2", "Z2", "A3"]
+    runs = []
+    for r in range(28):
+        s = Sample("x", "s", (Message("user", "placeholder"),), "c", "cyber", "refuse")
+        label = "unsafe" if r % 2 else "safe"
+        runs.append((f"run{r:02d}", [result(s, answer_label=label)], {"model": f"mock/m{r}"}))
+    path = store_with(tmp_path / "many.db", *runs)
+    context = compare_context(loaded(path, *(f"run{r:02d}" for r in range(28))))
+    assert [r["letter"] for r in context["runs"]][-3:] == ["Z", "A2", "B2"]
+    assert len(context["pairs"]) == 28 * 27 // 2
+    assert len({p["svg"] for p in context["pairs"]}) == len(context["pairs"])

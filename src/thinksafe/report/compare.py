@@ -129,13 +129,18 @@ def _rate(run: RunData, measure: str, category: str | None = None, area: str | N
     return Rate.from_outcome_counts(counts)
 
 
+def run_letter(index: int) -> str:
+    """The name of the run at ``index``: A to Z, then A2 to Z2, A3, ... (a name never starts
+    with a digit, so two names side by side read one way only)."""
+    letter = string.ascii_uppercase[index % 26]
+    return letter if index < 26 else f"{letter}{index // 26 + 1}"
+
+
 def prepare(
     loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], judge: str | None
 ) -> list[RunData]:
     runs: list[RunData] = []
-    letters = string.ascii_uppercase
-    if len(loaded) > len(letters):
-        raise ConfigError(f"compare at most {len(letters)} runs at once")
+    letters = [run_letter(i) for i in range(len(loaded))]
     models = Counter(row.model for row, _ in loaded)
     prompts_differ = system_prompts_differ([row.spec for row, _ in loaded])
     for letter, (row, results) in zip(letters, loaded):
