@@ -169,6 +169,7 @@ def test_cli_prints_the_area_table_for_two_runs(
     assert "Unsafe rate by harm area, B − A" in text
     for area in AREAS:
         assert area in text
+    assert "mock/m (runSafety) · system prompt: safety │" in text  # the matrix row
     assert "A: mock/m (runNone) · no system prompt" in text
     assert "B: mock/m (runSafety) · system prompt: safety" in text
     assert "-55.0 pp" in text  # violence: 12/20 -> 1/20
