@@ -334,7 +334,8 @@ class Session:
 
         async def make() -> dict[str, Any]:
             c = await generate_with_retries(parts.target, messages, parts.generation, parts.retry)
-            return {"completion": c.to_dict()}
+            # The attempt in full: what was sent and what came back.
+            return {"messages": messages_to_list(messages), "completion": c.to_dict()}
 
         call = await self._call("target", messages_to_list(messages), make)
         self._spend(call)
