@@ -7,6 +7,7 @@ mock/attacker adds. Every search is checked against the calls it recorded in the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -14,12 +15,14 @@ from typing import Any
 
 import pytest
 
+from thinksafe import aio
 from thinksafe.attacks import build_attack
 from thinksafe.attacks.adaptive.tap import on_topic_by_words
-from thinksafe.engine import RunResult, RunSpec
+from thinksafe.config import GenerationConfig
+from thinksafe.engine import Runner, RunResult, RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.evaluate import run_spec
-from thinksafe.records import Message
+from thinksafe.records import Completion, Message, Messages
 from thinksafe.store.migrations import MIGRATIONS
 from thinksafe.store.sqlite import Store
 from thinksafe.targets.mock import ATTACKER_FRAMINGS, attacker_reply
@@ -203,6 +206,51 @@ def test_token_budget_stops_before_the_next_call(tmp_path: Path) -> None:
     assert search["stop"] == "tokens" and search["queries"] == 0
     assert search["status"] == "failure"
     store.close()
+
+
+class SlowRefuser:
+    """A target that takes 50 ms a call and always refuses."""
+
+    spec = "test/slow"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def identity(self) -> dict[str, Any]:
+        return {"provider": "test", "model": "slow"}
+
+    async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
+        self.calls += 1
+        await asyncio.sleep(0.05)
+        return Completion(answer="I can't help with that.", finish_reason="stop")
+
+    async def check(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_seconds_budget_counts_recorded_call_time_so_a_rerun_stops_alike(tmp_path: Path) -> None:
+    spec = RunSpec(
+        model="test/slow",
+        suite="starter",
+        judges=("scripted",),
+        attacks=("pair:attacker=mock/attacker,iterations=50,queries=50,seconds=0.2",),
+        limit=1,
+    )
+    with Store(tmp_path / "s.db") as store:
+        target = SlowRefuser()
+        first = aio.run(Runner(spec, store, target=target).run())
+        (search,) = first.searches
+        assert search["stop"] == "seconds"
+        assert search["queries"] == target.calls
+        assert 1 <= search["queries"] <= 4
+        assert search["seconds"] >= 0.2
+        again_target = SlowRefuser()
+        again = aio.run(Runner(spec, store, target=again_target).run())
+        assert again_target.calls == 0
+        assert again.searches == first.searches
 
 
 def test_rerun_replays_every_call_and_gives_the_same_result(tmp_path: Path) -> None:

@@ -32,12 +32,13 @@ CITATION = (
     "Mark Russinovich, Ahmed Salem, Ronen Eldan. Great, Now Write an Article About That: The"
     " Crescendo Multi-Turn LLM Jailbreak Attack. 2024. arXiv:2404.01833"
 )
+DEFAULT_QUERIES = 30
 PARAMETERS = {
     **COMMON_PARAMETERS,
+    "queries": f"stop after this many target queries (default {DEFAULT_QUERIES})",
     "turns": "kept turns of the conversation at most (default 10)",
     "backtracks": "refused turns taken back and rephrased, in all (default 10)",
 }
-DEFAULT_QUERIES = 30
 
 
 class Crescendo(AdaptiveAttack):

@@ -30,12 +30,13 @@ CITATION = (
     "Patrick Chao, Alexander Robey, Edgar Dobriban, Hamed Hassani, George J. Pappas, Eric Wong."
     " Jailbreaking Black Box Large Language Models in Twenty Queries. 2023. arXiv:2310.08419"
 )
+DEFAULT_QUERIES = 20
 PARAMETERS = {
     **COMMON_PARAMETERS,
+    "queries": f"stop after this many target queries (default {DEFAULT_QUERIES})",
     "iterations": "refinement rounds per stream (default 5)",
     "streams": "independent attacker conversations (default 1)",
 }
-DEFAULT_QUERIES = 20
 
 
 class Pair(AdaptiveAttack):

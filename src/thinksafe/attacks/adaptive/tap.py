@@ -42,15 +42,16 @@ CITATION = (
     " Singer, Amin Karbasi. Tree of Attacks: Jailbreaking Black-Box LLMs Automatically. 2023."
     " arXiv:2312.02119"
 )
+DEFAULT_QUERIES = 40
 PARAMETERS = {
     **COMMON_PARAMETERS,
+    "queries": f"stop after this many target queries (default {DEFAULT_QUERIES})",
     "width": "leaves kept after each level when pruning (default 4)",
     "depth": "levels of the tree (default 4)",
     "branching": "prompts each leaf asks the attacker for (default 2)",
     "prune": "on or off: drop off-topic prompts and keep the best `width` leaves (default on)",
     "evaluator": "target spec of the on-topic evaluator (default: a word-overlap test)",
 }
-DEFAULT_QUERIES = 40
 _WORD = re.compile(r"[a-z]{4,}")
 ON_TOPIC_SHARE = 0.5
 
