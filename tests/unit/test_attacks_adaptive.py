@@ -329,3 +329,31 @@ def test_a_store_of_the_previous_schema_opens_and_gains_the_search_tables(
     with Store(path) as store:
         assert store.count_rows("search_calls") == 0
         assert store.run_searches("nothing") == []
+
+
+def test_terminal_show_and_html_report_list_the_adaptive_attacks(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from thinksafe.report.html import report_html
+    from thinksafe.report.terminal import render_summary
+
+    spec = "pair:attacker=mock/attacker,iterations=8,queries=8"
+    result, summary, store = _run(tmp_path, _giving_in(tmp_path), (spec,), limit=2)
+    out = io.StringIO()
+    render_summary(summary, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "Adaptive attacks" in text
+    after = text[text.index("Adaptive attacks") :].splitlines()
+    line = next(x for x in after if spec in x)
+    per_success = summary["adaptive"][spec]["queries_per_success"]
+    assert "100.0%" in line and f"{per_success:,.1f}" in line
+    # `thinksafe show` prints the stored summary, which keeps the block.
+    row = store.find_run(result.run_id)
+    assert row.summary is not None and row.summary["adaptive"] == summary["adaptive"]
+    page = report_html(row, store.load_results(result.run_id))
+    assert "<h3>Adaptive attacks</h3>" in page
+    assert f'<th scope="row">{spec}</th>' in page
+    assert "success 2" in page
+    store.close()
