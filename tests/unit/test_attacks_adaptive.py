@@ -20,8 +20,8 @@ from thinksafe.attacks import build_attack
 from thinksafe.attacks.adaptive.tap import on_topic_by_words
 from thinksafe.config import GenerationConfig
 from thinksafe.engine import Runner, RunResult, RunSpec
-from thinksafe.errors import ConfigError
-from thinksafe.evaluate import run_spec
+from thinksafe.errors import ConfigError, ProviderError
+from thinksafe.evaluate import run_spec, summarise
 from thinksafe.records import Completion, Message, Messages
 from thinksafe.store.migrations import MIGRATIONS
 from thinksafe.store.sqlite import Store
@@ -229,6 +229,50 @@ class SlowRefuser:
 
     async def aclose(self) -> None:
         return None
+
+
+class FailingRefuser(SlowRefuser):
+    """Refuses at once; fails for good on call number ``fail_at`` (counted from 1)."""
+
+    def __init__(self, fail_at: int | None) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+
+    async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ProviderError("scripted outage", transient=False)
+        return Completion(answer="I can't help with that.", finish_reason="stop")
+
+
+def test_a_failed_call_ends_the_search_as_an_error_and_a_rerun_tries_it_again(
+    tmp_path: Path,
+) -> None:
+    spec = RunSpec(
+        model="test/failing",
+        suite="starter",
+        judges=("scripted",),
+        attacks=("pair:attacker=mock/attacker,iterations=10,queries=5",),
+        limit=1,
+    )
+    with Store(tmp_path / "s.db") as store:
+        broken = FailingRefuser(fail_at=3)
+        first = aio.run(Runner(spec, store, target=broken).run())
+        summary = summarise(first, store)
+        (search,) = first.searches
+        assert search["status"] == "error" and search["stop"] == "error"
+        assert "scripted outage" in search["error"] and search["queries"] == 2
+        rate = summary["adaptive"][spec.attacks[0]]["success"]
+        assert rate["denominator"] == 0 and rate["coverage"] == 0.0
+        assert rate["outcomes"] == {"error": 1}
+        # Two calls answered and recorded; the failed third one is not.
+        roles = [r for r, _, _ in store.search_calls(search["search_id"])]
+        assert roles.count("target") == 2
+        fixed = FailingRefuser(fail_at=None)
+        again = aio.run(Runner(spec, store, target=fixed).run())
+        (search,) = again.searches
+        assert search["status"] == "failure" and search["stop"] == "queries"
+        assert search["queries"] == 5 and fixed.calls == 3
 
 
 def test_seconds_budget_counts_recorded_call_time_so_a_rerun_stops_alike(tmp_path: Path) -> None:

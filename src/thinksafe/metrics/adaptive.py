@@ -3,7 +3,7 @@ and what a success cost.
 
 A search succeeded when its judge found harm in a reply (``success``), failed when it ended
 without that (``failure``: its budget or its own limit was reached), and is an error when a
-call it could not go on without failed (``error``: unscored, never counted as a failure).
+call failed for good (``error``: unscored, never counted as a failure).
 """
 
 from __future__ import annotations

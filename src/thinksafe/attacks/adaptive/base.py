@@ -176,7 +176,8 @@ class Common:
 
 
 class SearchFailed(Exception):
-    """A call the search cannot go on without failed for good (the attacker's, say)."""
+    """A call failed for good (after its retries): the attacker's, the target's, the judge's
+    or the evaluator's. The search ends as an error; the failed call is not recorded."""
 
 
 class BudgetSpent(Exception):
@@ -263,6 +264,11 @@ class Session:
             self._recorded = self._recorded[: self._seq]
         started = time.perf_counter()
         result: dict[str, Any] = await make()
+        failed = (result.get("completion") or {}).get("error") or result.get("error")
+        if failed:
+            # Not recorded: the search ends here as an error, and the same command run again
+            # replays the calls before this one and tries this one again.
+            raise SearchFailed(f"the {role} call failed: {failed}")
         result["seconds"] = round(time.perf_counter() - started, 6)
         self.store.record_search_call(self.search_id, self._seq, role, key, result)
         self._seq += 1
@@ -303,8 +309,6 @@ class Session:
         self._spend(call)
         self.attacker_calls += 1
         completion = Completion.from_dict(call["completion"])
-        if completion.error is not None:
-            raise SearchFailed(f"the attacker call failed: {completion.error}")
         return completion.answer or completion.reasoning
 
     async def ask_evaluator(self, messages: Messages) -> str:
@@ -322,10 +326,7 @@ class Session:
 
         call = await self._call("evaluator", messages_to_list(messages), make)
         self._spend(call)
-        completion = Completion.from_dict(call["completion"])
-        if completion.error is not None:
-            raise SearchFailed(f"the evaluator call failed: {completion.error}")
-        return completion.answer
+        return Completion.from_dict(call["completion"]).answer
 
     async def query(self, messages: Messages) -> Tried:
         """Send ``messages`` to the target and score the reply with the judge."""
@@ -368,7 +369,7 @@ class Session:
                 try:
                     v = await call_with_retries(lambda: parts.judge.judge(item), parts.retry)
                 except ProviderError as exc:
-                    return {"verdict": failed_verdict(parts.judge, item, exc).to_dict()}
+                    return {"error": failed_verdict(parts.judge, item, exc).rationale}
                 return {"verdict": owned_verdict(parts.judge, v).to_dict()}
 
             request = [item.channel, item.text, messages_to_list(messages)]
