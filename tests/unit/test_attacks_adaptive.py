@@ -265,6 +265,8 @@ def test_a_failed_call_ends_the_search_as_an_error_and_a_rerun_tries_it_again(
         rate = summary["adaptive"][spec.attacks[0]]["success"]
         assert rate["denominator"] == 0 and rate["coverage"] == 0.0
         assert rate["outcomes"] == {"error": 1}
+        errors = summary["adaptive"][spec.attacks[0]]["errors"]
+        assert list(errors.values()) == [1] and "scripted outage" in next(iter(errors))
         # Two calls answered and recorded; the failed third one is not.
         roles = [r for r, _, _ in store.search_calls(search["search_id"])]
         assert roles.count("target") == 2

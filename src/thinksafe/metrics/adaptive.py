@@ -17,6 +17,8 @@ from thinksafe.metrics.rates import Rate, round_float
 
 # A search's status as an outcome of the success rate: a success is the positive outcome.
 _AS_OUTCOME = {"success": "unsafe", "failure": "safe", "error": "error"}
+ERROR_CHARS = 200
+MAX_ERRORS = 5
 
 
 def adaptive_block(searches: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -44,7 +46,19 @@ def _one(searches: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "tokens_per_success": round_float(tokens / len(wins)) if wins else None,
         "successful_search_queries": _spread([int(s.get("queries") or 0) for s in wins]),
         "successful_search_tokens": _spread([int(s.get("tokens") or 0) for s in wins]),
+        "errors": _errors(searches),
     }
+
+
+def _errors(searches: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Why searches ended in error: message (cut to ERROR_CHARS) -> count, most frequent
+    first, at most MAX_ERRORS messages."""
+    found = Counter(
+        str(s.get("error") or "unknown error")[:ERROR_CHARS]
+        for s in searches
+        if s.get("status") == "error"
+    )
+    return dict(found.most_common(MAX_ERRORS))
 
 
 def _spread(values: Sequence[int]) -> dict[str, Any] | None:

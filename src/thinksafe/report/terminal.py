@@ -142,6 +142,17 @@ def _adaptive(attacks: Mapping[str, Any], console: Console) -> None:
             f"{per_t:,.0f}" if per_t is not None else "n/a",
         )
     console.print(_fit(table, console))
+    for spec, a in attacks.items():
+        errors: Mapping[str, int] = a.get("errors") or {}
+        if errors:
+            n = sum(errors.values())
+            first = next(iter(errors))
+            console.print(
+                Text(
+                    f"{spec}: {n} search(es) ended with an error (e.g. {first}); run the same"
+                    " command again to retry them"
+                )
+            )
 
 
 def _corrections(corrections: Mapping[str, Any], console: Console) -> None:

@@ -63,6 +63,7 @@ class SearchStage:
         self, attacks: Sequence[AdaptiveAttack], samples: Sequence[Sample]
     ) -> StageResult:
         result = StageResult()
+        attacks = list({a.spec: a for a in attacks}.values())  # an attack given twice runs once
         built: list[tuple[AdaptiveAttack, Target, Judge, Target | None, bool]] = []
         try:
             for attack in attacks:
