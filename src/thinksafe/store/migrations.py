@@ -98,3 +98,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+# A store opened read-only (it cannot be migrated) is read from this schema on: the later
+# migrations only add tables that reading a run does without.
+READABLE_FROM = 2

@@ -28,7 +28,7 @@ from thinksafe.records import (
     Verdict,
     canonical_json,
 )
-from thinksafe.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from thinksafe.store.migrations import MIGRATIONS, READABLE_FROM, SCHEMA_VERSION
 
 DEFAULT_PATH = "thinksafe.db"
 _CHUNK = 500
@@ -217,10 +217,11 @@ class Store:
             raise DataError(
                 f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
             ) from None
-        if "runs" not in tables or version < SCHEMA_VERSION:
+        if "runs" not in tables or version < READABLE_FROM:
             raise DataError(
                 f"{self.path} is read-only and not a store of this thinksafe version (schema"
-                f" {version}, wanted {SCHEMA_VERSION}); open it once where it can be written"
+                f" {version}, wanted {READABLE_FROM} or later); open it once where it can be"
+                " written"
             )
 
     def damage(self) -> str | None:
@@ -602,14 +603,18 @@ class Store:
         )
 
     def run_searches(self, run_id: str) -> list[dict[str, Any]]:
-        """The outcomes of a run's adaptive searches, in run order."""
-        return [
-            json.loads(js)
-            for (js,) in self._db.execute(
+        """The outcomes of a run's adaptive searches, in run order (none in a store opened
+        read-only from before adaptive attacks)."""
+        try:
+            rows = self._db.execute(
                 "SELECT outcome_json FROM run_searches WHERE run_id=? ORDER BY position",
                 (run_id,),
-            )
-        ]
+            ).fetchall()
+        except sqlite3.OperationalError:
+            if self.readonly:
+                return []
+            raise
+        return [json.loads(js) for (js,) in rows]
 
     def count_rows(self, table: str) -> int:
         if table not in {
