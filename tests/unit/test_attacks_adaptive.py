@@ -407,3 +407,23 @@ def test_terminal_show_and_html_report_list_the_adaptive_attacks(tmp_path: Path)
     assert f'<th scope="row">{spec}</th>' in page
     assert "success 2" in page
     store.close()
+
+
+def test_a_run_whose_searches_all_failed_exits_non_zero() -> None:
+    import io
+
+    from rich.console import Console
+
+    from thinksafe.cli.failures import report_failures
+
+    def result(*errors: str) -> RunResult:
+        searches = [{"status": "error", "error": e} for e in errors]
+        return RunResult("r1", False, [], (), {}, 0, 0, 0, searches=searches)
+
+    err = io.StringIO()
+    assert report_failures([result("connection refused", "timed out")], Console(file=err)) == 1
+    assert "no adaptive search of run r1 finished" in err.getvalue()
+    with pytest.raises(ConfigError, match="HTTP 401"):
+        report_failures([result("HTTP 401 bad key", "HTTP 401 bad key")], Console(file=err))
+    ok = RunResult("r2", False, [], (), {}, 0, 0, 0, searches=[{"status": "failure"}])
+    assert report_failures([ok], Console(file=err)) == 0
