@@ -377,6 +377,7 @@ class Runner:
                 make_target=self._make_target,
                 connection=spec.judge_connection,
                 concurrency=spec.max_concurrency,
+                progress=self.progress,
             )
             searched = await stage.run(self.adaptive, samples)
             self._model_calls += sum(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from thinksafe.attacks.adaptive.base import (
     AdaptiveAttack,
@@ -37,6 +37,16 @@ def run_identity(attacks: Sequence[AdaptiveAttack]) -> list[dict[str, Any]]:
     return [a.identity() for a in attacks]
 
 
+class Progress(Protocol):
+    """What the stage reports to (``thinksafe.engine.Progress``): searches done of all."""
+
+    def start(self, total: int, cached: int) -> None: ...
+
+    def update(self, *, done: int, errors: int, tokens: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class StageResult:
     attempts: list[Attempt] = field(default_factory=list)
@@ -58,6 +68,7 @@ class SearchStage:
     make_target: Callable[[str, ConnectionConfig], Target]
     connection: ConnectionConfig
     concurrency: int = 16
+    progress: Progress | None = None
 
     async def run(
         self, attacks: Sequence[AdaptiveAttack], samples: Sequence[Sample]
@@ -65,6 +76,7 @@ class SearchStage:
         result = StageResult()
         attacks = list({a.spec: a for a in attacks}.values())  # an attack given twice runs once
         built: list[tuple[AdaptiveAttack, Target, Judge, Target | None, bool]] = []
+        started = False
         try:
             for attack in attacks:
                 attacker = self.make_target(attack.common.attacker, self.connection)
@@ -82,15 +94,31 @@ class SearchStage:
                 for sample in samples
             ]
 
+            done = {"searches": 0, "errors": 0, "tokens": 0}
+            if self.progress is not None:
+                self.progress.start(len(jobs), 0)
+                started = True
+
             async def one(i: int) -> tuple[Attempt | None, dict[str, Any]]:
                 attack, attacker, judge, evaluator, sample = jobs[i]
                 async with gate:
-                    return await self._search(
+                    found = await self._search(
                         attack, attacker, judge, evaluator, sample, result.calls
                     )
+                outcome = found[1]
+                done["searches"] += 1
+                done["errors"] += outcome["status"] == "error"
+                done["tokens"] += outcome["tokens"]
+                if self.progress is not None:
+                    self.progress.update(
+                        done=done["searches"], errors=done["errors"], tokens=done["tokens"]
+                    )
+                return found
 
             found = await asyncio.gather(*(one(i) for i in range(len(jobs))))
         finally:
+            if started and self.progress is not None:
+                self.progress.stop()
             for _, attacker, judge, evaluator, own in built:
                 await attacker.aclose()
                 if evaluator is not None:
