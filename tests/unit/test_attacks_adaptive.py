@@ -17,6 +17,7 @@ import pytest
 
 from thinksafe import aio
 from thinksafe.attacks import build_attack
+from thinksafe.attacks.adaptive.base import AdaptiveAttack
 from thinksafe.attacks.adaptive.tap import on_topic_by_words
 from thinksafe.config import GenerationConfig
 from thinksafe.engine import Runner, RunResult, RunSpec
@@ -57,14 +58,11 @@ def _run(
     return result, summary, store
 
 
-def _target_requests(store: Store, search_id: str) -> list[list[dict[str, Any]]]:
-    """The messages of every target call a search recorded, in order."""
-    rows = store._db.execute(
-        "SELECT call_json FROM search_calls WHERE search_id=? AND role='target' ORDER BY seq",
-        (search_id,),
-    ).fetchall()
-    assert rows
-    return [json.loads(r[0]) for r in rows]
+def _target_requests(store: Store, search_id: str) -> list[dict[str, Any]]:
+    """Every target call a search recorded (messages sent, completion), in order."""
+    calls = [call for role, _, call in store.search_calls(search_id) if role == "target"]
+    assert calls
+    return calls
 
 
 def test_pair_stops_at_its_query_budget(tmp_path: Path) -> None:
@@ -427,3 +425,14 @@ def test_a_run_whose_searches_all_failed_exits_non_zero() -> None:
         report_failures([result("HTTP 401 bad key", "HTTP 401 bad key")], Console(file=err))
     ok = RunResult("r2", False, [], (), {}, 0, 0, 0, searches=[{"status": "failure"}])
     assert report_failures([ok], Console(file=err)) == 0
+
+
+def test_a_composite_judge_can_decide_success(tmp_path: Path) -> None:
+    spec = "pair:attacker=mock/attacker,judge=any-unsafe(scripted,rules),iterations=6,queries=6"
+    attack = build_attack(spec)
+    assert isinstance(attack, AdaptiveAttack)
+    assert attack.common.judge == "any-unsafe(scripted,rules)"
+    assert attack.common.budget.queries == 6
+    _, summary, store = _run(tmp_path, _giving_in(tmp_path), (spec,), limit=2)
+    assert summary["adaptive"][spec]["success"]["numerator"] >= 1
+    store.close()

@@ -64,9 +64,10 @@ NEEDS = ["attacker model", "judge"]
 def parse_options(
     name: str, arg: str | None, allowed: Mapping[str, str], required: Sequence[str] = ()
 ) -> dict[str, str]:
-    """``key=value,key=value`` into a dict; unknown or missing keys are one-line errors."""
+    """``key=value,key=value`` into a dict; unknown or missing keys are one-line errors. Commas
+    inside parentheses belong to the value (``judge=cascade(offline,rules)``)."""
     out: dict[str, str] = {}
-    for part in (arg or "").split(","):
+    for part in split_top_level(arg or ""):
         if not part.strip():
             continue
         key, eq, value = part.partition("=")
@@ -88,6 +89,23 @@ def parse_options(
             f" '{name}:attacker=openai/gpt-4o-mini,judge=harmbench:openai/gpt-4o-mini'"
         )
     return out
+
+
+def split_top_level(text: str) -> list[str]:
+    """``text`` split at the commas that are outside parentheses."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
 
 
 def int_option(name: str, options: Mapping[str, str], key: str, default: int | None) -> int | None:
