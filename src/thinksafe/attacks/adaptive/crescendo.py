@@ -94,6 +94,7 @@ class Crescendo(AdaptiveAttack):
     parameters=PARAMETERS,
     needs=NEEDS,
     adaptive=True,
+    family="adaptive",
 )
 def _crescendo(arg: str | None = None) -> Crescendo:
     options = parse_options(NAME, arg, PARAMETERS, required=("attacker",))

@@ -74,6 +74,7 @@ class Pair(AdaptiveAttack):
     parameters=PARAMETERS,
     needs=NEEDS,
     adaptive=True,
+    family="adaptive",
 )
 def _pair(arg: str | None = None) -> Pair:
     options = parse_options(NAME, arg, PARAMETERS, required=("attacker",))

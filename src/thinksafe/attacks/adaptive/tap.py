@@ -138,6 +138,7 @@ class Tap(AdaptiveAttack):
     parameters=PARAMETERS,
     needs=[*NEEDS, "evaluator model (optional)"],
     adaptive=True,
+    family="adaptive",
 )
 def _tap(arg: str | None = None) -> Tap:
     options = parse_options(NAME, arg, PARAMETERS, required=("attacker",))
