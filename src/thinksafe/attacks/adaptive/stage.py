@@ -1,8 +1,9 @@
 """The search stage of a run: after the static attempts are made (before they are sent), each
-adaptive attack searches each sample (searches run side by side, each one call at a time). A search's best attempt
-(its success, else its first highest-scoring attempt) joins the run's attempts, so the run's
-judges read it like any other; its completion is already in the cache, so no call is made
-twice. The search's own record (every call, and its outcome) is kept in the store.
+adaptive attack searches each sample (searches run side by side, each one call at a time). A
+search's best attempt (its success, else its first highest-scoring attempt) joins the run's
+attempts, so the run's judges read it like any other; its completion is already in the cache,
+so no call is made twice. The search's own record (every call, and its outcome) is kept in the
+store.
 """
 
 from __future__ import annotations
