@@ -17,6 +17,7 @@ from thinksafe.judges.accuracy import (
     MeasuredAccuracy,
     from_judge_eval,
 )
+from thinksafe.metrics.adaptive import adaptive_block
 from thinksafe.metrics.agreement import corrected_rate
 from thinksafe.metrics.correction import correct_rate_dict
 from thinksafe.metrics.summary import build_summary, headline_scope
@@ -41,6 +42,8 @@ def summarise(result: RunResult, store: Store) -> dict[str, Any]:
     corrections = judge_corrections(summary, store, result.judge_accuracy)
     if corrections:
         summary["judge_corrected"] = corrections
+    if result.searches:
+        summary["adaptive"] = adaptive_block(result.searches)
     store.finish_run(result.run_id, "aborted" if result.aborted else "complete", summary)
     return summary
 

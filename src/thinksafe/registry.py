@@ -173,5 +173,6 @@ attacks = Registry(
             name: "thinksafe.attacks.instructions"
             for name in ("refusal-suppression", "prefix-injection", "style-injection")
         },
+        **{name: f"thinksafe.attacks.adaptive.{name}" for name in ("pair", "tap", "crescendo")},
     },
 )

@@ -157,12 +157,16 @@ def run_summary(
         for spec, block in (stored.get("judges") or {}).items()
     }
     run = dict(stored.get("run") or {"id": row.id, **row.spec})
-    return build_summary(
+    summary = build_summary(
         results,
         judges=judges,
         run=run,
         judge_notes={k: v for k, v in notes.items() if v},
     )
+    if stored.get("adaptive"):
+        # Searches' outcomes are not attempts: they come from the stored summary.
+        summary["adaptive"] = stored["adaptive"]
+    return summary
 
 
 # -- transcripts ---------------------------------------------------------------------------------
@@ -527,6 +531,7 @@ def report_context(
         "trace_vs_answer": trace_vs_answer_text(block["trace_vs_answer"][scope]),
         "over_refusal": block["over_refusal"],
         "attacks": attacks,
+        "adaptive": summary.get("adaptive") or {},
         "harm": harm,
         "outcome_names": list(OUTCOMES),
         "outcome_rows": _outcome_rows(block),

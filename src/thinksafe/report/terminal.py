@@ -113,6 +113,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
         _rates_table(block, scope, "by_harm_area", "Harm area", console)
     if set(block["unsafe"][scope].get("by_attack", {})) - {"none"}:
         _rates_table(block, scope, "by_attack", "Attack", console)
+    _adaptive(summary.get("adaptive") or {}, console)
     _two_by_two(block, scope, console)
     _over_refusal(block, console)
     _outcomes(block, console)
@@ -120,6 +121,38 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     others = [spec for spec in judges if spec != primary]
     if others:
         _other_judges(judges, others, console)
+
+
+def _adaptive(attacks: Mapping[str, Any], console: Console) -> None:
+    """Adaptive attacks: search success (judged by each attack's own judge) and its cost."""
+    if not attacks:
+        return
+    table = Table(title="Adaptive attacks (success: the search's judge found harm)")
+    for col in ("Attack", "searches", "success", "cov.", "queries/success", "tokens/success"):
+        table.add_column(col, justify="left" if col == "Attack" else "right")
+    for spec, a in attacks.items():
+        rate = a.get("success") or {}
+        per_q, per_t = a.get("queries_per_success"), a.get("tokens_per_success")
+        table.add_row(
+            Text(str(spec)),
+            _num(a.get("searches")),
+            _rate_cell(rate, console),
+            pct(rate.get("coverage")),
+            f"{per_q:,.1f}" if per_q is not None else "n/a",
+            f"{per_t:,.0f}" if per_t is not None else "n/a",
+        )
+    console.print(_fit(table, console))
+    for spec, a in attacks.items():
+        errors: Mapping[str, int] = a.get("errors") or {}
+        if errors:
+            n = sum(errors.values())
+            first = next(iter(errors))
+            console.print(
+                Text(
+                    f"{spec}: {n} search(es) ended with an error (e.g. {first}); run the same"
+                    " command again to retry them"
+                )
+            )
 
 
 def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
