@@ -1,5 +1,6 @@
-"""A tiny sequence-classification reward model built on the spot (one output, random weights),
-sharing the tiny policy's tokenizer. Nothing is downloaded."""
+"""A tiny sequence-classification reward model built on the spot (one output unless
+``num_labels`` says otherwise, random weights), sharing the tiny policy's tokenizer. Nothing is
+downloaded."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 from tests.tinymodel import _tokenizer
 
 
-def build_tiny_reward_model(folder: Path, *, seed: int = 0, hidden_size: int = 32) -> Path:
+def build_tiny_reward_model(
+    folder: Path, *, seed: int = 0, hidden_size: int = 32, num_labels: int = 1
+) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForSequenceClassification
 
@@ -22,7 +25,7 @@ def build_tiny_reward_model(folder: Path, *, seed: int = 0, hidden_size: int = 3
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=2048,
-        num_labels=1,
+        num_labels=num_labels,
         pad_token_id=tok.pad_token_id,
         bos_token_id=None,
         eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
