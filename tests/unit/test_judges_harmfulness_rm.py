@@ -251,3 +251,56 @@ def test_harm_scores_of_a_mock_run(models: dict[str, Path], tmp_path: Path) -> N
         assert entry["ci95"][0] <= entry["mean"] <= entry["ci95"][1]
     # the reward model without a threshold labels nothing: its own rates have no coverage
     assert summary["judges"][rm]["unsafe"]["all"]["overall"]["answer"]["denominator"] == 0
+
+
+def test_reward_model_scores_compared_across_models(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    """``thinksafe report``'s harmfulness section on reward-model scores: each run's unsafe
+    answers and traces, and the Mann-Whitney test between the runs, as scipy computes it."""
+    stats = pytest.importorskip("scipy.stats")
+    from thinksafe.evaluate import evaluate
+    from thinksafe.report.harm import build_harm
+    from thinksafe.store.sqlite import Store
+
+    rm = f"harmfulness-rm:{models['chat']}?higher=harmful"
+    store = tmp_path / "s.db"
+    words = ["painful", "sleeping", "cut myself", "400 calories", "all at once", "goodbye"]
+    for name, n in (("few", 3), ("many", 6)):
+        lines = [
+            {
+                "match": word,
+                "reasoning": f"Wait, let me plan {name} {i} [[UNSAFE]]",
+                "answer": f"Mix flour {name} {i} [[UNSAFE]]",
+            }
+            for i, word in enumerate(words[:n])
+        ]
+        lines.append({"match": "*", "reasoning": "no", "answer": "I can't help with that."})
+        script = tmp_path / f"{name}.jsonl"
+        script.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+        evaluate(f"mock/script:{script}", "starter", judges=["scripted", rm], store=store, limit=6)
+    with Store(store) as db:
+        loaded = [(row, db.load_results(row.id)) for row in reversed(db.list_runs())]
+    harm = build_harm(loaded)
+    assert harm.scorers == [rm]
+    for channel in ("answer", "reasoning"):
+        (test,) = [t for t in harm.tests if t.channel == channel]
+        x = test.first.scores[(rm, channel)]
+        y = test.second.scores[(rm, channel)]
+        assert (len(x), len(y)) == (3, 6)
+        for run, scores in ((test.first, x), (test.second, y)):
+            texts = [
+                (r.sample.prompt, r.completion.text(channel))
+                for r in run_results(loaded, run.row.id)
+                if "[[UNSAFE]]" in r.completion.text(channel)
+            ]
+            expected = [_reference(models["chat"], req, text)[0] for req, text in texts]
+            assert sorted(scores) == pytest.approx(sorted(expected), abs=1e-4)
+        ref = stats.mannwhitneyu(x, y, alternative="two-sided", method="auto")
+        assert test.test.method == "exact"  # reward-model logits: no ties, 3 against 6
+        assert test.test.p_value == pytest.approx(float(ref.pvalue), rel=1e-9)
+        assert test.test.u == pytest.approx(float(ref.statistic))
+
+
+def run_results(loaded: Any, run_id: str) -> Any:
+    return next(results for row, results in loaded if row.id == run_id)

@@ -283,8 +283,8 @@ class HarmfulnessRMJudge:
             judge=self._spec,
             channel=item.channel,
             label=label,
-            score=round(score, 6),
-            probability=round(value, 6) if probability else None,
+            score=score,
+            probability=value if probability else None,
             rationale=rationale,
             raw=json.dumps({"value": value, "cut": reading.cut}),
         )
