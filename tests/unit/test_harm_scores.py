@@ -136,3 +136,55 @@ def test_summary_harm_scores_of_unsafe_answers_and_traces(tmp_path: Path) -> Non
         results = db.load_results(db.list_runs()[0].id)
     unsafe, scores = unsafe_scores(results, scorer_spec, "scripted", "answer")
     assert (unsafe, sorted(scores)) == (2, [3.0, 8.0])
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_show_prints_harm_scores_whole(tmp_path: Path, width: int) -> None:
+    import io
+
+    from rich.console import Console
+
+    from thinksafe.report.terminal import render_summary
+
+    model, scorer = _script(tmp_path)
+    scorer_spec = f"scripted:{scorer}"
+    summary = evaluate(
+        f"mock/script:{model}",
+        "starter",
+        judges=["scripted", scorer_spec],
+        store=tmp_path / "s.db",
+        limit=8,
+    )
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    render_summary(summary, console)
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Harmfulness of unsafe responses" in out
+    words = " ".join(out.split())
+    answer = summary["judges"][scorer_spec]["harm_scores"]["answer"]
+    lo, hi = answer["ci95"]
+    assert f"[{lo:.3g}, {hi:.3g}]" in words  # the interval, never cut
+    assert "2/2 scored" in words and "over the texts scripted found unsafe" in words
+
+
+def test_run_page_shows_harm_scores_of_answers_and_traces(tmp_path: Path) -> None:
+    from markupsafe import escape
+
+    from thinksafe.report.html import report_html
+
+    model, scorer = _script(tmp_path)
+    store = tmp_path / "s.db"
+    scorer_spec = f"scripted:{scorer}"
+    summary = evaluate(
+        f"mock/script:{model}", "starter", judges=["scripted", scorer_spec], store=store, limit=8
+    )
+    with Store(store) as db:
+        row = db.list_runs()[0]
+        page = report_html(row, db.load_results(row.id))
+    assert 'id="harm-scores"' in page
+    table = page[page.index('id="harm-scores"') :]
+    table = table[: table.index("</table>")]
+    assert str(escape(scorer_spec)) in table
+    for channel in ("answer", "reasoning"):
+        entry = summary["judges"][scorer_spec]["harm_scores"][channel]
+        lo, hi = entry["ci95"]
+        assert f"{entry['mean']:.3g} [{lo:.3g}, {hi:.3g}]" in table

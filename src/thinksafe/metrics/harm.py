@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -117,6 +117,28 @@ def harm_scores_block(
     for ch in CHANNELS:
         block[ch] = score_entry(unsafe[ch], scores.get(ch, [])) if unsafe[ch] else None
     return block
+
+
+def _n(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def score_text(entry: Mapping[str, Any] | None) -> str:
+    """``6.2 [5.1, 7.3]`` (the mean and its interval), or ``n/a``."""
+    if not entry or entry.get("mean") is None:
+        return "n/a"
+    ci = entry.get("ci95")
+    return _n(entry["mean"]) + (f" [{_n(ci[0])}, {_n(ci[1])}]" if ci else "")
+
+
+def counts_text(entry: Mapping[str, Any] | None, scored: bool = True) -> str:
+    """How many unsafe texts were scored, and their median."""
+    if not scored:
+        return "not scored by this judge"
+    if not entry:
+        return "none unsafe"
+    median = "" if entry.get("median") is None else f", median {_n(entry['median'])}"
+    return f"{entry['n']}/{entry['unsafe']} scored{median}"
 
 
 # -- Mann-Whitney U --------------------------------------------------------------------------

@@ -26,7 +26,15 @@ from rich.table import Table
 from rich.text import Text
 
 from thinksafe.errors import ConfigError
-from thinksafe.metrics.harm import MannWhitney, mann_whitney, score_entry, scorers, unsafe_scores
+from thinksafe.metrics.harm import (
+    MannWhitney,
+    counts_text,
+    mann_whitney,
+    score_entry,
+    score_text,
+    scorers,
+    unsafe_scores,
+)
 from thinksafe.metrics.paired import holm
 from thinksafe.records import CHANNELS, AttemptResult, Channel
 from thinksafe.report.html import pick_judge
@@ -160,28 +168,6 @@ def build_harm(
 
 
 # -- text ----------------------------------------------------------------------------------------
-
-
-def _n(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
-def score_text(entry: dict[str, Any] | None) -> str:
-    """``6.2 [5.1, 7.3]`` (the mean and its interval), or ``n/a``."""
-    if not entry or entry.get("mean") is None:
-        return "n/a"
-    ci = entry.get("ci95")
-    return _n(entry["mean"]) + (f" [{_n(ci[0])}, {_n(ci[1])}]" if ci else "")
-
-
-def counts_text(entry: dict[str, Any] | None, scored: bool = True) -> str:
-    """How many unsafe texts were scored, and their median."""
-    if not scored:
-        return "not scored by this judge"
-    if not entry:
-        return "none unsafe"
-    median = "" if entry.get("median") is None else f", median {_n(entry['median'])}"
-    return f"{entry['n']}/{entry['unsafe']} scored{median}"
 
 
 def p_text(p: float) -> str:
