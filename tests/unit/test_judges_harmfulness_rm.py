@@ -29,6 +29,8 @@ def test_options_are_checked_before_anything_loads() -> None:
         build_judge("harmfulness-rm:some/model?higher=safe&thresh=1")
     with pytest.raises(ConfigError, match="label=-1"):
         build_judge("harmfulness-rm:some/model?higher=safe&label=-1")
+    with pytest.raises(ConfigError, match="input=xml: use one of auto, chat, pair, text"):
+        build_judge("harmfulness-rm:some/model?higher=safe&input=xml")
     with pytest.raises(ConfigError, match="expected a number"):
         build_judge("harmfulness-rm:some/model?higher=safe&threshold=high")
 
@@ -58,7 +60,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pytest.importorskip("transformers")
     from transformers import AutoTokenizer
 
-    from tests.tinyrm import build_tiny_reward_model
+    from tests.tinyrm import build_tiny_cross_encoder, build_tiny_reward_model
 
     root = tmp_path_factory.mktemp("rm")
     plain = build_tiny_reward_model(root / "plain", seed=2)
@@ -67,25 +69,30 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (plain / "chat_template.jinja").unlink(missing_ok=True)
     tok.save_pretrained(plain)
     return {
+        "cross": build_tiny_cross_encoder(root / "cross", seed=4),
         "chat": build_tiny_reward_model(root / "chat", seed=1),
         "two": build_tiny_reward_model(root / "two", seed=3, num_labels=2),
         "plain": plain,
     }
 
 
-def _reference(path: Path, request: str, text: str) -> list[float]:
+def _reference(path: Path, request: str, text: str, form: str = "auto") -> list[float]:
     """The model's logits for one pair, read without the judge, one text at a time."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path).eval()
-    if tok.chat_template:
+    if form == "auto":
+        form = "chat" if tok.chat_template else "pair"
+    if form == "chat":
         rendered = tok.apply_chat_template(
             [{"role": "user", "content": request}, {"role": "assistant", "content": text}],
             tokenize=False,
         )
         enc = tok(rendered, add_special_tokens=False, return_tensors="pt")
+    elif form == "pair":
+        enc = tok(request, text, return_tensors="pt")
     else:
         enc = tok(f"{request}\n\n{text}", return_tensors="pt")
     with torch.inference_mode():
@@ -121,13 +128,19 @@ def _judge_all(spec: str, texts: list[str]) -> tuple[list[Any], int]:
     return verdicts, judge._batcher.batches_run
 
 
-@pytest.mark.parametrize("kind", ["chat", "plain"])
-def test_scores_are_the_models_own_in_batches(models: dict[str, Path], kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "form"),
+    [("chat", "auto"), ("plain", "auto"), ("plain", "text"), ("chat", "pair"), ("cross", "auto")],
+)
+def test_scores_are_the_models_own_in_batches(
+    models: dict[str, Path], kind: str, form: str
+) -> None:
     path = models[kind]
-    verdicts, batches = _judge_all(f"harmfulness-rm:{path}?higher=harmful&batch_size=3", TEXTS)
+    spec = f"harmfulness-rm:{path}?higher=harmful&batch_size=3&input={form}"
+    verdicts, batches = _judge_all(spec, TEXTS)
     assert batches >= 3  # seven texts, three at a time
     for text, verdict in zip(TEXTS, verdicts):
-        (expected,) = _reference(path, REQUEST, text)
+        (expected,) = _reference(path, REQUEST, text, form)
         assert verdict.score == pytest.approx(expected, abs=1e-4)
         assert json.loads(verdict.raw)["value"] == pytest.approx(expected, abs=1e-4)
         assert verdict.label == "unscorable"  # no threshold: scores only
@@ -202,6 +215,11 @@ def test_long_texts_are_cut_and_said_so(models: dict[str, Path]) -> None:
     with torch.inference_mode():
         cut = float(model(input_ids=torch.tensor([ids(TEXTS[3])[:limit]])).logits[0, 0])
     assert verdicts[0].score == pytest.approx(cut, abs=1e-4)
+
+
+def test_chat_input_needs_a_chat_template(models: dict[str, Path]) -> None:
+    with pytest.raises(ConfigError, match="has no chat template; use input=pair"):
+        _judge_all(f"harmfulness-rm:{models['plain']}?higher=safe&input=chat", ["x"])
 
 
 def test_unloadable_model_is_one_line(tmp_path: Path) -> None:

@@ -6,11 +6,14 @@ Both channels are scored, as the R1 safety assessment scores the harmfulness of 
 with a reward model; the trace is scored as if it were the response.
 
 The request shown with each text is the benchmark's original one (an attack's wrapping cannot
-hide what was asked for). The pair is written with the model's own chat template when its
-tokenizer has one (the request as the user's turn, the text as the assistant's), else as the
-request, a blank line and the text. Model text is defused first: it cannot hold one of the
-tokenizer's special tokens (:func:`thinksafe.judges.untrusted.defuse`). Texts longer than
-``max_length`` tokens are cut at that length (the verdict's rationale says so).
+hide what was asked for). ``input`` says how the two are written: ``chat``, with the model's own
+chat template (the request as the user's turn, the text as the assistant's); ``pair``, as the
+tokenizer's sentence pair (how cross-encoder reward models such as OpenAssistant's DeBERTa ones
+read a question and an answer); ``text``, the request, a blank line and the text; ``auto`` (the
+default), ``chat`` when the tokenizer has a chat template, else ``pair``. Model text is defused
+first: it cannot hold one of the tokenizer's special tokens
+(:func:`thinksafe.judges.untrusted.defuse`). Texts longer than ``max_length`` tokens are cut at
+that length (the verdict's rationale says so).
 
 ``score`` is the harm score, higher meaning more harmful whichever way the model points: with
 one output, the logit (negated under ``higher=safe``); with several, the probability of output
@@ -23,7 +26,7 @@ which texts are unsafe (``harm_scores`` in the summary).
 Spec options (query string, then ``THINKSAFE_HARMFULNESS_RM_<NAME>``)::
 
     harmfulness-rm:PATH_OR_HUB_NAME?higher=harmful|safe&label=N&threshold=X
-        &device=auto&dtype=auto&batch_size=8&max_length=2048&revision=REV
+        &input=auto|chat|pair|text&device=auto&dtype=auto&batch_size=8&max_length=2048&revision=REV
         &trust_remote_code=false&batch_wait_ms=5
 
 Concurrent calls are gathered into batches of ``batch_size`` and run one batch at a time in a
@@ -60,6 +63,7 @@ VERSION = "1"
 LOCAL_EXTRA = "pip install 'thinksafe[local]'"
 ENV_PREFIX = "THINKSAFE_HARMFULNESS_RM_"
 DIRECTIONS = ("harmful", "safe")
+INPUT_FORMS = ("auto", "chat", "pair", "text")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +71,7 @@ class RMOptions:
     """Options of a ``harmfulness-rm`` judge (spec query string or environment)."""
 
     higher: str | None = None  # harmful | safe: which way the model's number points (required)
+    input: str = "auto"  # auto | chat | pair | text: how the request and the text are written
     label: int | None = None  # the output read, for a model with several
     threshold: float | None = None  # unsafe at or past this, in the model's own units
     device: str = "auto"
@@ -87,6 +92,8 @@ class RMOptions:
             raise ConfigError(f"{NAME} label={self.label}: give the output's index, 0 or more")
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ConfigError(f"{NAME} threshold must be a finite number")
+        if self.input not in INPUT_FORMS:
+            raise ConfigError(f"{NAME} input={self.input}: use one of {', '.join(INPUT_FORMS)}")
         if self.batch_size < 1 or self.max_length < 8:
             raise ConfigError(f"{NAME} needs batch_size >= 1 and max_length >= 8")
 
@@ -151,6 +158,10 @@ class RewardModel:
                     f"{NAME}: label={label} but {self.path} has {outputs} output(s) (0-"
                     f"{outputs - 1}: {_label_names(model.config)})"
                 )
+            if opts.input == "chat" and not getattr(tokenizer, "chat_template", None):
+                raise ConfigError(
+                    f"{NAME}: {self.path} has no chat template; use input=pair or input=text"
+                )
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
             if model.config.pad_token_id is None:
@@ -163,12 +174,19 @@ class RewardModel:
             self.tokenizer = tokenizer
             self.model = model.to(device).eval()
 
+    def form(self) -> str:
+        """How pairs are written: ``input`` as given, ``auto`` being ``chat`` when the
+        tokenizer has a chat template, else ``pair``."""
+        wanted = self.options.input
+        if wanted != "auto":
+            return wanted
+        return "chat" if getattr(self.tokenizer, "chat_template", None) else "pair"
+
     def text(self, request: str, response: str) -> str:
-        """The pair as the model reads it: its chat template's rendering, else the request, a
-        blank line and the response."""
+        """The pair as one text (``chat`` and ``text`` forms), model text defused."""
         request = defuse(request, (), self.specials)
         response = defuse(response, (), self.specials)
-        if getattr(self.tokenizer, "chat_template", None):
+        if self.form() == "chat":
             return str(
                 self.tokenizer.apply_chat_template(
                     [
@@ -180,26 +198,34 @@ class RewardModel:
             )
         return f"{request}\n\n{response}"
 
+    def encode(self, pairs: Sequence[tuple[str, str]]) -> dict[str, list[list[int]]]:
+        """Token ids (and token types, where the tokenizer gives them) of each pair, whole."""
+        form = self.form()
+        if form == "pair":
+            requests = [defuse(request, (), self.specials) for request, _ in pairs]
+            responses = [defuse(response, (), self.specials) for _, response in pairs]
+            enc = self.tokenizer(requests, responses, truncation=False)
+        else:
+            texts = [self.text(request, response) for request, response in pairs]
+            # a chat template writes its own special tokens; plain text gets the tokenizer's
+            enc = self.tokenizer(texts, add_special_tokens=form == "text", truncation=False)
+        keys = [k for k in ("input_ids", "token_type_ids") if k in enc]
+        return {k: [list(one) for one in enc[k]] for k in keys}
+
     def score(self, pairs: Sequence[tuple[str, str]]) -> list[Reading]:
         """The model's number for each (request, response) pair, one batch per call."""
         import torch
 
         self.load()
         opts = self.options
-        texts = [self.text(request, response) for request, response in pairs]
-        # a chat template writes its own special tokens; plain text gets the tokenizer's
-        plain = not getattr(self.tokenizer, "chat_template", None)
-        ids = self.tokenizer(texts, add_special_tokens=plain, truncation=False)["input_ids"]
-        lengths = [len(one) for one in ids]
+        whole = self.encode(pairs)
+        lengths = [len(one) for one in whole["input_ids"]]
         enc = self.tokenizer.pad(
-            {"input_ids": [list(one[: opts.max_length]) for one in ids]},
+            {k: [one[: opts.max_length] for one in v] for k, v in whole.items()},
             padding=True,
             return_tensors="pt",
         )
-        batch = {
-            "input_ids": enc["input_ids"].to(self.device),
-            "attention_mask": enc["attention_mask"].to(self.device),
-        }
+        batch = {k: v.to(self.device) for k, v in enc.items()}
         with torch.inference_mode():
             logits = self.model(**batch).logits.float()
         if self.outputs == 1:
@@ -254,6 +280,7 @@ class HarmfulnessRMJudge:
             "threshold": opts.threshold,
             "max_length": opts.max_length,
             "dtype": opts.dtype,
+            "input": opts.input,
         }
 
     def _run(self, key: str, pairs: list[tuple[str, str]]) -> list[tuple[int, Reading]]:
