@@ -163,6 +163,8 @@ def test_terminal_csv_and_page(runs: dict[str, Any], tmp_path: Path) -> None:
     assert 'id="harm"' in page and 'id="harm-tests"' in page
     assert 'id="trace-vs-answer"' in page
     context = compare_context(loaded)
+    for shown, t in zip(context["harm"]["tests"], harm.tests):
+        assert float(shown["u"]) == t.test.n1 * t.test.n2 - t.test.u  # the second run's U
     assert str(escape(context["harm"]["tests"][0]["text"])) in page
 
 

@@ -99,6 +99,11 @@ class HarmTest:
     adjusted: float | None = None
 
     @property
+    def second_u(self) -> float:
+        """The U statistic of ``second``'s scores."""
+        return self.test.n1 * self.test.n2 - self.test.u
+
+    @property
     def second_higher(self) -> float:
         """The chance that a score of ``second`` exceeds one of ``first`` (ties half)."""
         return 1.0 - self.test.effect
@@ -255,7 +260,7 @@ def harm_context(harm: HarmComparison) -> dict[str, Any] | None:
             "what": CHANNEL_NAMES[t.channel],
             "first": t.first.letter,
             "second": t.second.letter,
-            "u": f"{t.test.u:g}",
+            "u": f"{t.second_u:g}",
             "greater": f"{t.second_higher:.2f}",
             "method": t.test.method_text,
             "p": p_text(t.test.p_value),
@@ -338,7 +343,7 @@ def csv_rows(harm: HarmComparison) -> list[dict[str, Any]]:
                 "other_model": t.first.row.model,
                 "other_scored": first["scored"],
                 "other_mean": first["mean"],
-                "u": t.test.n1 * t.test.n2 - t.test.u,
+                "u": t.second_u,
                 "p_greater": round(t.second_higher, 6),
                 "test": f"mann-whitney-{t.test.method}",
                 "p_value": float(f"{t.test.p_value:.6g}"),
