@@ -15,6 +15,7 @@ from thinksafe.evaluate import evaluate
 from thinksafe.metrics.harm import (
     BOOTSTRAP_RESAMPLES,
     _u_counts,
+    bootstrap_difference_ci,
     bootstrap_mean_ci,
     mann_whitney,
     unsafe_scores,
@@ -91,6 +92,29 @@ def test_bootstrap_interval_is_seeded_and_near_scipy() -> None:
     assert low == pytest.approx(ref.low, abs=0.05 * spread)
     assert high == pytest.approx(ref.high, abs=0.05 * spread)
     assert bootstrap_mean_ci([4.0]) is None
+
+
+def test_difference_interval_is_seeded_and_near_scipy() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    rng = random.Random(9)
+    first = [float(rng.randint(1, 6)) for _ in range(40)]
+    second = [float(rng.randint(3, 10)) for _ in range(25)]
+    found = bootstrap_difference_ci(first, second)
+    assert found is not None and found == bootstrap_difference_ci(first, second)
+    difference = statistics.fmean(second) - statistics.fmean(first)
+    assert found[0] < difference < found[1]
+    ref = stats.bootstrap(
+        (first, second),
+        lambda x, y: statistics.fmean(y) - statistics.fmean(x),
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        paired=False,
+        random_state=0,
+        vectorized=False,
+    ).confidence_interval
+    assert found[0] == pytest.approx(ref.low, abs=0.25)
+    assert found[1] == pytest.approx(ref.high, abs=0.25)
+    assert bootstrap_difference_ci([1.0], second) is None
 
 
 def _script(tmp_path: Path) -> tuple[Path, Path]:

@@ -129,6 +129,16 @@ def test_tests_match_scipy_and_holm_matches_statsmodels(runs: dict[str, Any]) ->
         assert t.test.u == pytest.approx(float(ref.statistic))
         assert t.test.p_value == pytest.approx(float(ref.pvalue), rel=1e-9)
         assert t.scorer == scorer
+    for t in harm.tests:
+        index = 0 if t.channel == "answer" else 1
+        x = _expected(MODELS[names[t.first.letter]], index)
+        y = _expected(MODELS[names[t.second.letter]], index)
+        assert t.difference == pytest.approx(statistics.fmean(y) - statistics.fmean(x))
+        if len(x) > 1 and len(y) > 1:
+            assert t.difference_ci95 is not None
+            assert t.difference_ci95[0] <= t.difference <= t.difference_ci95[1]
+        else:
+            assert t.difference_ci95 is None
     raw = [t.test.p_value for t in harm.tests]
     holm = multitest.multipletests(raw, method="holm")[1]
     assert [t.adjusted for t in harm.tests] == pytest.approx(list(holm), rel=1e-9)
@@ -158,6 +168,7 @@ def test_terminal_csv_and_page(runs: dict[str, Any], tmp_path: Path) -> None:
         assert row["p_value"] == pytest.approx(t.test.p_value, rel=1e-5)
         assert row["u"] == t.test.n1 * t.test.n2 - t.test.u  # the second run's U
         assert row["other_run"] == t.first.row.id and row["run"] == t.second.row.id
+        assert row["difference"] == pytest.approx(t.difference, abs=1e-6)
 
     page = compare_html(loaded)
     assert 'id="harm"' in page and 'id="harm-tests"' in page

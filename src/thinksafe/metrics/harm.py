@@ -72,15 +72,41 @@ def bootstrap_mean_ci(
     n = len(scores)
     if n < 2:
         return None
-    data = np.asarray(scores, dtype=np.float64)
     rng = np.random.default_rng(seed)
+    means = _bootstrap_means(np.asarray(scores, dtype=np.float64), resamples, rng)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def _bootstrap_means(
+    data: np.ndarray[Any, np.dtype[np.float64]], resamples: int, rng: np.random.Generator
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    n = len(data)
     means = np.empty(resamples, dtype=np.float64)
     chunk = max(1, min(resamples, 4_000_000 // n))
     for start in range(0, resamples, chunk):
         stop = min(resamples, start + chunk)
         picks = rng.integers(0, n, size=(stop - start, n))
         means[start:stop] = data[picks].mean(axis=1)
-    low, high = np.quantile(means, [0.025, 0.975])
+    return means
+
+
+def bootstrap_difference_ci(
+    first: Sequence[float],
+    second: Sequence[float],
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float] | None:
+    """The percentile bootstrap 95% interval of ``mean(second) - mean(first)``, each sample
+    resampled on its own (independent samples, seeded); None when either has fewer than two
+    scores."""
+    if len(first) < 2 or len(second) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    a = _bootstrap_means(np.asarray(first, dtype=np.float64), resamples, rng)
+    b = _bootstrap_means(np.asarray(second, dtype=np.float64), resamples, rng)
+    low, high = np.quantile(b - a, [0.025, 0.975])
     return float(low), float(high)
 
 
@@ -119,7 +145,8 @@ def harm_scores_block(
     return block
 
 
-def _n(value: float | None) -> str:
+def number_text(value: float | None) -> str:
+    """A score with three significant digits (whole thousands above 1,000); ``n/a``."""
     return "n/a" if value is None else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
@@ -128,7 +155,9 @@ def score_text(entry: Mapping[str, Any] | None) -> str:
     if not entry or entry.get("mean") is None:
         return "n/a"
     ci = entry.get("ci95")
-    return _n(entry["mean"]) + (f" [{_n(ci[0])}, {_n(ci[1])}]" if ci else "")
+    return number_text(entry["mean"]) + (
+        f" [{number_text(ci[0])}, {number_text(ci[1])}]" if ci else ""
+    )
 
 
 def counts_text(entry: Mapping[str, Any] | None, scored: bool = True) -> str:
@@ -137,7 +166,7 @@ def counts_text(entry: Mapping[str, Any] | None, scored: bool = True) -> str:
         return "not scored by this judge"
     if not entry:
         return "none unsafe"
-    median = "" if entry.get("median") is None else f", median {_n(entry['median'])}"
+    median = "" if entry.get("median") is None else f", median {number_text(entry['median'])}"
     return f"{entry['n']}/{entry['unsafe']} scored{median}"
 
 

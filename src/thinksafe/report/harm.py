@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import statistics
 import string
 from collections import Counter
 from collections.abc import Sequence
@@ -28,14 +29,17 @@ from rich.text import Text
 from thinksafe.errors import ConfigError
 from thinksafe.metrics.harm import (
     MannWhitney,
+    bootstrap_difference_ci,
     counts_text,
     mann_whitney,
+    number_text,
     score_entry,
     score_text,
     scorers,
     unsafe_scores,
 )
 from thinksafe.metrics.paired import holm
+from thinksafe.metrics.rates import round_float
 from thinksafe.records import CHANNELS, AttemptResult, Channel
 from thinksafe.report.html import pick_judge
 from thinksafe.store.sqlite import RunRow
@@ -62,6 +66,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "other_model",
     "other_scored",
     "other_mean",
+    "difference",
+    "difference_ci95_low",
+    "difference_ci95_high",
     "u",
     "p_greater",
     "test",
@@ -96,6 +103,10 @@ class HarmTest:
     first: HarmRun
     second: HarmRun
     test: MannWhitney
+    difference: float
+    """``mean(second) - mean(first)``."""
+    difference_ci95: tuple[float, float] | None
+    """Its percentile bootstrap 95% interval (independent samples, seeded)."""
     adjusted: float | None = None
 
     @property
@@ -161,11 +172,13 @@ def build_harm(
             for a, b in combinations(runs, 2):
                 if not a.suites & b.suites:
                     continue
-                test = mann_whitney(
-                    a.scores.get((scorer, channel), []), b.scores.get((scorer, channel), [])
-                )
+                x = a.scores.get((scorer, channel), [])
+                y = b.scores.get((scorer, channel), [])
+                test = mann_whitney(x, y)
                 if test is not None:
-                    tests.append(HarmTest(scorer, channel, a, b, test))
+                    difference = statistics.fmean(y) - statistics.fmean(x)
+                    ci = bootstrap_difference_ci(x, y)
+                    tests.append(HarmTest(scorer, channel, a, b, test, difference, ci))
     adjusted = holm([t.test.p_value for t in tests])
     tests = [dataclasses.replace(t, adjusted=p) for t, p in zip(tests, adjusted)]
     used = [s for s in found if any(key[0] == s for run in runs for key in run.entries)]
@@ -173,6 +186,17 @@ def build_harm(
 
 
 # -- text ----------------------------------------------------------------------------------------
+
+
+def difference_text(t: HarmTest) -> str:
+    """``+2.1 [0.8, 3.4]``: the difference of the means, second minus first."""
+    ci = t.difference_ci95
+    interval = f" [{_signed(ci[0])}, {_signed(ci[1])}]" if ci else ""
+    return _signed(t.difference) + interval
+
+
+def _signed(value: float) -> str:
+    return ("+" if value >= 0 else "") + number_text(value)
 
 
 def p_text(p: float) -> str:
@@ -194,7 +218,8 @@ def test_sentence(t: HarmTest) -> str:
     return (
         f"{b} vs {a}, unsafe {what} scored by {t.scorer}: mean"
         f" {score_text(t.second.entries.get(key))} ({t.test.n2}) vs"
-        f" {score_text(t.first.entries.get(key))} ({t.test.n1}); a score of {b} exceeds one of"
+        f" {score_text(t.first.entries.get(key))} ({t.test.n1}), difference {b} − {a}"
+        f" {difference_text(t)}; a score of {b} exceeds one of"
         f" {a} with probability {t.second_higher:.2f} (Mann-Whitney U, {t.test.method_text},"
         f" p = {p_text(t.test.p_value)}, Holm-adjusted p = {p_text(adjusted)}); {verdict}."
     )
@@ -262,6 +287,7 @@ def harm_context(harm: HarmComparison) -> dict[str, Any] | None:
             "second": t.second.letter,
             "u": f"{t.second_u:g}",
             "greater": f"{t.second_higher:.2f}",
+            "difference": difference_text(t),
             "method": t.test.method_text,
             "p": p_text(t.test.p_value),
             "adjusted": p_text(t.adjusted) if t.adjusted is not None else "n/a",
@@ -343,6 +369,13 @@ def csv_rows(harm: HarmComparison) -> list[dict[str, Any]]:
                 "other_model": t.first.row.model,
                 "other_scored": first["scored"],
                 "other_mean": first["mean"],
+                "difference": round_float(t.difference),
+                "difference_ci95_low": round_float(t.difference_ci95[0])
+                if t.difference_ci95
+                else "",
+                "difference_ci95_high": round_float(t.difference_ci95[1])
+                if t.difference_ci95
+                else "",
                 "u": t.second_u,
                 "p_greater": round(t.second_higher, 6),
                 "test": f"mann-whitney-{t.test.method}",
