@@ -15,6 +15,7 @@ import pytest
 
 from thinksafe.build import build_judge
 from thinksafe.errors import ConfigError, MissingExtraError
+from thinksafe.protocols import Judge
 from thinksafe.records import Attempt, JudgeItem, Sample, messages_from
 
 
@@ -137,6 +138,11 @@ def test_scores_are_the_models_own_in_batches(
 ) -> None:
     path = models[kind]
     spec = f"harmfulness-rm:{path}?higher=harmful&batch_size=3&input={form}"
+    judge = build_judge(spec)
+    assert isinstance(judge, Judge) and judge.spec == spec
+    assert judge.channels == {"answer", "reasoning"}
+    assert judge.identity() == build_judge(spec).identity()
+    assert judge.identity()["input"] == form and judge.identity()["fingerprint"]
     verdicts, batches = _judge_all(spec, TEXTS)
     assert batches >= 3  # seven texts, three at a time
     for text, verdict in zip(TEXTS, verdicts):
