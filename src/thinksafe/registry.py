@@ -149,6 +149,7 @@ judges = Registry(
         "xstest": "thinksafe.judges.xstest",
         "injection": "thinksafe.judges.injection",
         "harmfulness": "thinksafe.judges.harmfulness",
+        "harmfulness-rm": "thinksafe.judges.harmfulness_rm",
         "air-bench": "thinksafe.judges.airbench",
         "cyberseceval-mitre": "thinksafe.judges.cyberseceval",
         "moderation": "thinksafe.judges.moderation",

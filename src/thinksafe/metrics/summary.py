@@ -16,6 +16,7 @@ from typing import Any
 
 from thinksafe.judges.agreement import agreement_flags
 from thinksafe.judges.provenance import NEITHER, decided_by
+from thinksafe.metrics.harm import harm_scores_block
 from thinksafe.metrics.rates import Rate, round_float
 from thinksafe.metrics.samples import repeated, samples_block
 from thinksafe.metrics.trace_answer import trace_vs_answer
@@ -26,6 +27,7 @@ from thinksafe.records import (
     REASONING_KINDS,
     REFUSALS,
     AttemptResult,
+    Channel,
     Outcome,
     Refusal,
     channel_outcome,
@@ -146,13 +148,23 @@ class _JudgeAccumulator:
         self.sample_either: dict[tuple[str, str], list[str]] = {}
         # harmfulness scores of answers judged unsafe (judges that score, e.g. harmfulness)
         self.harm_scores: list[float] = []
+        # per channel: texts the primary judge found unsafe, and this judge's scores of them
+        self.primary_unsafe: Counter[str] = Counter()
+        self.unsafe_scores: dict[str, list[float]] = {}
         # trace/answer disagreement flags over attempts with both channels judged
         self.agreement: Counter[str] = Counter()
         self.agreement_n = 0
         # per channel, verdicts of a cascade by the member that decided them
         self.decided: dict[str, Counter[str]] = {}
 
-    def add(self, result: AttemptResult, keys: tuple[tuple[str, str], ...]) -> None:
+    def add(
+        self,
+        result: AttemptResult,
+        keys: tuple[tuple[str, str], ...],
+        primary_unsafe: tuple[Channel, ...] = (),
+    ) -> None:
+        """Count one attempt; ``primary_unsafe``: the channels the primary judge found
+        unsafe (their scores by this judge make ``harm_scores``)."""
         spec = self.spec
         answer = channel_outcome(result, spec, "answer")
         reasoning = channel_outcome(result, spec, "reasoning")
@@ -182,6 +194,11 @@ class _JudgeAccumulator:
             recorded, by = decided_by(verdict) if verdict is not None else (False, None)
             if recorded:
                 self.decided.setdefault(channel, Counter())[by or NEITHER] += 1
+        for channel in primary_unsafe:
+            self.primary_unsafe[channel] += 1
+            scored = result.verdicts.get((spec, channel))
+            if scored is not None and scored.score is not None:
+                self.unsafe_scores.setdefault(channel, []).append(float(scored.score))
         if answer == "unsafe" and answer_verdict is not None and answer_verdict.score is not None:
             self.harm_scores.append(float(answer_verdict.score))
         if answer in _VERDICT_OUTCOMES and reasoning in _VERDICT_OUTCOMES:
@@ -203,7 +220,7 @@ class _JudgeAccumulator:
                 rgroup.outcomes[answer] += 1
                 rgroup.refusal[refusal] += 1
 
-    def block(self, note: str, counts: dict[str, Any]) -> dict[str, Any]:
+    def block(self, note: str, counts: dict[str, Any], primary: str) -> dict[str, Any]:
         unsafe: dict[str, Any] = {}
         tables: dict[str, Any] = {}
         for scope in SCOPES:
@@ -233,6 +250,7 @@ class _JudgeAccumulator:
         block = {
             "best_of_attacks": self._best_of_attacks(),
             "harmfulness": _harmfulness(self.harm_scores),
+            "harm_scores": harm_scores_block(self.primary_unsafe, self.unsafe_scores, primary),
             "trace_answer_agreement": {
                 "n": self.agreement_n,
                 "flags": dict(sorted(self.agreement.items())),
@@ -379,12 +397,13 @@ def build_summary(
             ("by_harm_area", r.sample.harm_area),
             ("by_attack", r.attempt.attack),
         )
+        unsafe = tuple(ch for ch in CHANNELS if channel_outcome(r, specs[0], ch) == "unsafe")
         for acc in accumulators:
-            acc.add(r, keys)
+            acc.add(r, keys, unsafe)
     counts = _sorted_keys(_counts(results))
     when = generated_at or datetime.now(timezone.utc)
     blocks = {
-        acc.spec: acc.block(notes.get(acc.spec) or default_judge_note(acc.spec), counts)
+        acc.spec: acc.block(notes.get(acc.spec) or default_judge_note(acc.spec), counts, specs[0])
         for acc in accumulators
     }
     if repeated(results):

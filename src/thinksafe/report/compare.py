@@ -36,6 +36,7 @@ from thinksafe.metrics.paired import (
 )
 from thinksafe.metrics.rates import Rate
 from thinksafe.metrics.summary import RATE_CHANNELS
+from thinksafe.metrics.trace_answer import trace_vs_answer_text
 from thinksafe.records import AttemptResult
 from thinksafe.report import plots
 from thinksafe.report.areas import (
@@ -44,6 +45,7 @@ from thinksafe.report.areas import (
     system_prompts_differ,
 )
 from thinksafe.report.corrected import corrected_cell_text, corrected_cells, sweep_points
+from thinksafe.report.harm import build_harm, harm_context
 from thinksafe.report.html import (
     CONTENT_WARNING,
     outcomes_of,
@@ -471,6 +473,11 @@ def compare_context(
         ],
         "pairs": pairs,
         "findings": [finding(comparisons[i], noun) for i in tested],
+        "trace_vs_answer": [
+            {"label": run.label, "text": trace_vs_answer_text(cell.trace_vs_answer)}
+            for run, cell in zip(runs, grid.cells)
+        ],
+        "harm": harm_context(build_harm(loaded, judge=judge)),
         "family": len(tested),
         "noun": noun,
         "css": static("style.css"),

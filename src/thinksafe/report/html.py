@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from thinksafe import __version__
 from thinksafe.errors import ConfigError, DataError
+from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED, Rate
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
@@ -36,7 +37,7 @@ from thinksafe.metrics.summary import (
     headline_scope,
 )
 from thinksafe.metrics.trace_answer import trace_vs_answer_text
-from thinksafe.records import OUTCOMES, AttemptResult, Outcome, channel_outcome
+from thinksafe.records import CHANNELS, OUTCOMES, AttemptResult, Outcome, channel_outcome
 from thinksafe.report import plots
 from thinksafe.report.corrected import corrections
 from thinksafe.store.sqlite import RunRow
@@ -533,6 +534,17 @@ def report_context(
         "attacks": attacks,
         "adaptive": summary.get("adaptive") or {},
         "harm": harm,
+        "harm_scores": [
+            {
+                "spec": spec,
+                "unsafe_by": scores["unsafe_by"],
+                "cells": [
+                    (score_text(scores.get(ch)), counts_text(scores.get(ch))) for ch in CHANNELS
+                ],
+            }
+            for spec in judges
+            if (scores := summary["judges"][spec].get("harm_scores"))
+        ],
         "outcome_names": list(OUTCOMES),
         "outcome_rows": _outcome_rows(block),
         "failures": failures(results),

@@ -66,6 +66,8 @@ class MatrixCell:
     """channel -> rate dict (``Rate.to_dict``) of ``unsafe.<scope>.overall``."""
     corrected: dict[str, dict[str, Any]]
     """channel -> judge-corrected rate dict, for the channels the judge was measured on."""
+    trace_vs_answer: dict[str, Any] | None = None
+    """The run's paired test of trace against answer (``trace_vs_answer.<scope>``)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def build_matrix(
                 scope=scope,
                 rates=rates,
                 corrected=corrected_cells(rates, measurement),
+                trace_vs_answer=(block.get("trace_vs_answer") or {}).get(scope),
             )
         )
     models = list(dict.fromkeys(c.model for c in cells))

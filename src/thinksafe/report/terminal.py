@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from thinksafe.errors import DataError
+from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
@@ -24,6 +25,7 @@ from thinksafe.metrics.summary import (
     headline_scope,
 )
 from thinksafe.metrics.trace_answer import trace_vs_answer_text
+from thinksafe.records import CHANNELS
 from thinksafe.text import shown_literally
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
@@ -121,6 +123,35 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     others = [spec for spec in judges if spec != primary]
     if others:
         _other_judges(judges, others, console)
+    _harm_scores(judges, console)
+
+
+def _harm_scores(judges: Mapping[str, Any], console: Console) -> None:
+    """Harm scores of the unsafe answers and traces, per judge that gave any."""
+    scored = [
+        (spec, block["harm_scores"]) for spec, block in judges.items() if block.get("harm_scores")
+    ]
+    if not scored:
+        return
+    table = Table(
+        title="Harmfulness of unsafe responses (mean [95% CI], higher is more harmful)",
+        title_justify="left",
+        caption=f"over the texts {scored[0][1]['unsafe_by']} found unsafe; seeded bootstrap"
+        " intervals",
+        caption_justify="left",
+    )
+    table.add_column("Scored by")
+    table.add_column("Unsafe answers", justify="right")
+    table.add_column("Unsafe traces", justify="right")
+    for spec, harm in scored:
+        cells = []
+        for ch in CHANNELS:
+            text = f"{score_text(harm.get(ch))}\n{counts_text(harm.get(ch))}"
+            if _narrow(console):
+                text = text.replace(" [", "\n[").replace(", median", "\nmedian")
+            cells.append(Text(text))
+        table.add_row(Text(spec), *cells)
+    console.print(_fit(table, console))
 
 
 def _adaptive(attacks: Mapping[str, Any], console: Console) -> None:
