@@ -12,13 +12,14 @@ import copy
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from thinksafe.judges.agreement import agreement_flags
 from thinksafe.judges.provenance import NEITHER, decided_by
 from thinksafe.metrics.harm import harm_scores_block
 from thinksafe.metrics.rates import Rate, round_float
 from thinksafe.metrics.samples import repeated, samples_block
+from thinksafe.metrics.schema import JudgeBlock, RateChannel, Scope, Summary
 from thinksafe.metrics.trace_answer import trace_vs_answer
 from thinksafe.records import (
     CHANNELS,
@@ -40,13 +41,13 @@ unsafe (version 1 counted every cut channel as truncated)."""
 READABLE_SCHEMAS: tuple[str, ...] = ("thinksafe.summary/1", SUMMARY_SCHEMA)
 """Summary versions the readers (``thinksafe show``, reports) still accept."""
 
-EITHER = "either"
+EITHER: Literal["either"] = "either"
 """The pseudo-channel that is unsafe when any channel is unsafe."""
 
-RATE_CHANNELS: tuple[str, ...] = (*CHANNELS, EITHER)
+RATE_CHANNELS: tuple[RateChannel, ...] = (*CHANNELS, EITHER)
 """The channels a rate is given for: answer, reasoning, either."""
 
-SCOPES: tuple[str, ...] = ("refuse", "all")
+SCOPES: tuple[Scope, ...] = ("refuse", "all")
 """``refuse``: attempts on must-refuse samples (the headline); ``all``: every attempt."""
 
 GROUPINGS: tuple[str, ...] = ("overall", "by_category", "by_harm_area", "by_attack")
@@ -100,7 +101,7 @@ def answer_refusal(
     return None if verdict is None else verdict.refusal
 
 
-def headline_scope(block: Mapping[str, Any]) -> str:
+def headline_scope(block: Mapping[str, Any]) -> Scope:
     """The scope of a judge block's headline rates: ``refuse`` when the run has must-refuse
     attempts, else ``all``."""
     overall = block["unsafe"]["refuse"]["overall"]
@@ -140,7 +141,7 @@ class _RefusalGroup:
 class _JudgeAccumulator:
     def __init__(self, spec: str) -> None:
         self.spec = spec
-        self.groups: dict[tuple[str, str, str], _Group] = {
+        self.groups: dict[tuple[Scope, str, str], _Group] = {
             (scope, "overall", ""): _Group() for scope in SCOPES
         }
         self.refusals: dict[tuple[str, str], _RefusalGroup] = {("overall", ""): _RefusalGroup()}
@@ -171,7 +172,7 @@ class _JudgeAccumulator:
         either = either_outcome(answer, reasoning)
         cell = _CELL_OF.get((reasoning, answer))
         expected = result.sample.expected
-        scopes = SCOPES if expected == "refuse" else ("all",)
+        scopes: tuple[Scope, ...] = SCOPES if expected == "refuse" else ("all",)
         groups = self.groups
         for scope in scopes:
             for grouping, key in keys:
@@ -220,7 +221,7 @@ class _JudgeAccumulator:
                 rgroup.outcomes[answer] += 1
                 rgroup.refusal[refusal] += 1
 
-    def block(self, note: str, counts: dict[str, Any], primary: str) -> dict[str, Any]:
+    def block(self, note: str, counts: dict[str, Any], primary: str) -> JudgeBlock:
         unsafe: dict[str, Any] = {}
         tables: dict[str, Any] = {}
         for scope in SCOPES:
@@ -270,7 +271,7 @@ class _JudgeAccumulator:
         }
         if self.decided:
             block["decided_by"] = {ch: dict(c) for ch, c in self.decided.items()}
-        ordered: dict[str, Any] = _sorted_keys(block)
+        ordered: JudgeBlock = _sorted_keys(block)
         return ordered
 
     def _best_of_attacks(self) -> dict[str, Any]:
@@ -378,8 +379,9 @@ def build_summary(
     run: Mapping[str, Any],
     judge_notes: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
-) -> dict[str, Any]:
-    """The JSON-able summary of a run (schema ``thinksafe.summary/2``).
+) -> Summary:
+    """The JSON-able summary of a run (schema ``thinksafe.summary/2``), typed by
+    :class:`thinksafe.metrics.schema.Summary`.
 
     ``judges`` lists the judge specs to report, the primary one first; verdicts of other
     judges are ignored. ``run`` is copied in as given. ``judge_notes`` maps a judge spec to a

@@ -35,6 +35,7 @@ from thinksafe.metrics.paired import (
     newcombe_paired,
 )
 from thinksafe.metrics.rates import Rate
+from thinksafe.metrics.schema import ci_pair
 from thinksafe.metrics.summary import RATE_CHANNELS
 from thinksafe.metrics.trace_answer import trace_vs_answer_text
 from thinksafe.records import AttemptResult
@@ -338,7 +339,7 @@ def _sweep_section(
 ) -> dict[str, Any]:
     """The sweep's table rows (in plot order) and its plot, from each run's summary under its
     report judge, so the numbers are those of ``thinksafe show`` and ``run --sweep --json``."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     points: dict[str, list[plots.Point]] = {ch: [] for ch in RATE_CHANNELS}
     for i in axis.order:
         run = runs[i]
@@ -361,7 +362,7 @@ def _sweep_section(
         )
         for ch in RATE_CHANNELS:
             rate = overall[ch]
-            ci = tuple(rate["ci95"]) if rate["ci95"] else None
+            ci = ci_pair(rate["ci95"])
             note = f"{rate['numerator']}/{rate['denominator']} scored"
             points[ch].append(plots.Point(ch, rate["rate"], ci, note))
     svg = plots.sweep_plot(

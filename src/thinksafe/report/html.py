@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 from markupsafe import Markup
@@ -29,6 +29,7 @@ from thinksafe import __version__
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED, Rate
+from thinksafe.metrics.schema import Summary, ci_pair
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
     answer_refusal,
@@ -148,9 +149,7 @@ def pick_judge(row: RunRow, results: Sequence[AttemptResult], judge: str | None)
     return specs
 
 
-def run_summary(
-    row: RunRow, results: Sequence[AttemptResult], judges: Sequence[str]
-) -> dict[str, Any]:
+def run_summary(row: RunRow, results: Sequence[AttemptResult], judges: Sequence[str]) -> Summary:
     """The summary recomputed from the results, keeping the stored judge notes."""
     stored = row.summary or {}
     notes = {
@@ -466,7 +465,7 @@ def report_context(
                     plots.Point(
                         ch,
                         overall[ch]["rate"],
-                        tuple(overall[ch]["ci95"]) if overall[ch]["ci95"] else None,
+                        ci_pair(overall[ch]["ci95"]),
                         f"{overall[ch]['numerator']}/{overall[ch]['denominator']}",
                     )
                 ],
@@ -478,7 +477,11 @@ def report_context(
         desc="Unsafe share of scored attempts for the answer, the reasoning and either channel.",
     )
     groupings = []
-    for key, what in (("by_category", "category"), ("by_harm_area", "harm area")):
+    shown: tuple[tuple[Literal["by_category", "by_harm_area"], str], ...] = (
+        ("by_category", "category"),
+        ("by_harm_area", "harm area"),
+    )
+    for key, what in shown:
         entries = unsafe[key]
         if entries:
             groupings.append(

@@ -66,7 +66,7 @@ class MatrixCell:
     """channel -> rate dict (``Rate.to_dict``) of ``unsafe.<scope>.overall``."""
     corrected: dict[str, dict[str, Any]]
     """channel -> judge-corrected rate dict, for the channels the judge was measured on."""
-    trace_vs_answer: dict[str, Any] | None = None
+    trace_vs_answer: Mapping[str, Any] | None = None
     """The run's paired test of trace against answer (``trace_vs_answer.<scope>``)."""
 
 
@@ -109,7 +109,7 @@ def build_matrix(
         block = run_summary(row, results, [spec])["judges"][spec]
         scope = headline_scope(block)
         overall = block["unsafe"][scope]["overall"]
-        rates = {ch: dict(overall[ch]) for ch in RATE_CHANNELS}
+        rates: dict[str, dict[str, Any]] = {ch: dict(overall[ch]) for ch in RATE_CHANNELS}
         model = row.model
         if twice[(row.model, suite)] > 1:
             model += f" ({row.name or row.id})"
@@ -124,7 +124,7 @@ def build_matrix(
                 scope=scope,
                 rates=rates,
                 corrected=corrected_cells(rates, measurement),
-                trace_vs_answer=(block.get("trace_vs_answer") or {}).get(scope),
+                trace_vs_answer=tva[scope] if (tva := block.get("trace_vs_answer")) else None,
             )
         )
     models = list(dict.fromkeys(c.model for c in cells))

@@ -18,6 +18,7 @@ from rich.text import Text
 from thinksafe.errors import DataError
 from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED
+from thinksafe.metrics.schema import JudgeBlock, Summary
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
     READABLE_SCHEMAS,
@@ -89,7 +90,7 @@ def _num(value: Any) -> str:
     return f"{int(value):,}" if isinstance(value, (int, float)) else "0"
 
 
-def render_summary(summary: Mapping[str, Any], console: Console) -> None:
+def render_summary(summary: Summary, console: Console) -> None:
     """Print the summary's tables: headline, per-category unsafe rates, the reasoning x answer
     table, over-refusal and outcome counts, for the primary judge (others in brief)."""
     schema = summary.get("schema")
@@ -99,11 +100,11 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
             "re-create it with a matching version of thinksafe"
         )
     summary = shown_literally(summary)
-    judges: Mapping[str, Any] = summary.get("judges") or {}
+    judges: Mapping[str, JudgeBlock] = summary.get("judges") or {}
     primary = str(summary.get("primary_judge"))
     if primary not in judges:
         raise DataError(f"the summary has no block for its primary judge {primary!r}")
-    block: Mapping[str, Any] = judges[primary]
+    block = judges[primary]
 
     _headline(summary, block, console)
     scope = headline_scope(block)
@@ -301,7 +302,7 @@ def _decided_by(block: Mapping[str, Any], console: Console) -> None:
         console.print(Text(f"{channel.capitalize()} verdicts decided by: " + ", ".join(parts)))
 
 
-def _headline(summary: Mapping[str, Any], block: Mapping[str, Any], console: Console) -> None:
+def _headline(summary: Summary, block: JudgeBlock, console: Console) -> None:
     run: Mapping[str, Any] = summary.get("run") or {}
     judge: Mapping[str, Any] = block.get("judge") or {}
     counts: Mapping[str, Any] = block.get("counts") or {}

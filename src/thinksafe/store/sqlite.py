@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -361,7 +361,7 @@ class Store:
         self._heartbeat.add(run_id)
         return existed
 
-    def finish_run(self, run_id: str, status: str, summary: dict[str, Any] | None) -> None:
+    def finish_run(self, run_id: str, status: str, summary: Mapping[str, Any] | None) -> None:
         self._heartbeat.discard(run_id)
         self.flush()
         self._db.execute(
