@@ -13,7 +13,6 @@ attempts; otherwise Newcombe's interval for two independent proportions, and no 
 from __future__ import annotations
 
 import dataclasses
-import string
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from thinksafe.report.html import (
     run_summary,
     static,
 )
+from thinksafe.report.letters import run_letter
 from thinksafe.report.matrix import build_matrix, matrix_context
 from thinksafe.report.sweep_axis import SWEEP_SHARED as SWEEP_SHARED
 from thinksafe.report.sweep_axis import SweepAxis as SweepAxis
@@ -130,13 +130,6 @@ def _rate(run: RunData, measure: str, category: str | None = None, area: str | N
         mark = run.marks[key][measure]
         counts["unsafe" if mark else "safe" if mark is False else "other"] += 1
     return Rate.from_outcome_counts(counts)
-
-
-def run_letter(index: int) -> str:
-    """The name of the run at ``index``: A to Z, then A2 to Z2, A3, ... (a name never starts
-    with a digit, so two names side by side read one way only)."""
-    letter = string.ascii_uppercase[index % 26]
-    return letter if index < 26 else f"{letter}{index // 26 + 1}"
 
 
 def prepare(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import statistics
-import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from thinksafe.metrics.paired import holm
 from thinksafe.metrics.rates import round_float
 from thinksafe.records import CHANNELS, AttemptResult, Channel
 from thinksafe.report.html import pick_judge
+from thinksafe.report.letters import run_letter
 from thinksafe.store.sqlite import RunRow
 
 ALPHA = 0.05
@@ -139,14 +139,13 @@ def build_harm(
     loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], *, judge: str | None = None
 ) -> HarmComparison:
     """The section for the runs in ``loaded`` (lettered A, B, ... as on the comparison page)."""
-    if len(loaded) > len(string.ascii_uppercase):
-        raise ConfigError(f"compare at most {len(string.ascii_uppercase)} runs at once")
     models = Counter(row.model for row, _ in loaded)
     found: dict[str, None] = {}
     for _, results in loaded:
         found.update(dict.fromkeys(scorers(results)))
     runs: list[HarmRun] = []
-    for letter, (row, results) in zip(string.ascii_uppercase, loaded):
+    for index, (row, results) in enumerate(loaded):
+        letter = run_letter(index)
         unsafe_by = pick_judge(row, results, judge)[0]
         label = f"{letter}: {row.model}"
         if models[row.model] > 1:
