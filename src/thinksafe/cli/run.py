@@ -117,7 +117,7 @@ def run(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Processes that send the requests (Linux; openai/ and ollama/ targets):"
+            help="Processes that send the requests (Linux; HTTP targets: openai/, ollama/, ...):"
             " 0 chooses (2 from --max-concurrency 128 up), 1 sends from this process."
         ),
     ] = None,
