@@ -38,6 +38,7 @@ from thinksafe.evaluate import run_spec
 from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
 from thinksafe.sweep import parse_sweep, render_sweep, sweep_document, sweep_specs
+from thinksafe.targets.defaults import decoding_line
 from thinksafe.thinking import think_plan
 
 
@@ -276,6 +277,9 @@ def run(
         retry=judge_retry(r, max_retries),
     )
     think_plan(spec.generation)
+    decoding = decoding_line(spec.model, spec.generation)
+    if decoding is not None:
+        stderr().print(decoding, markup=False, highlight=False, soft_wrap=True)
     factory = None
     if ray or r.get("ray", None, cast=_as_bool):
         from thinksafe.targets.ray import RayOptions, ray_target_factory

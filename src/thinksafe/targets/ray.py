@@ -93,7 +93,9 @@ class RayPredictor:
     """
 
     def __init__(self, spec: str) -> None:
-        self.engine = _local_target(spec).engine
+        target = _local_target(spec)
+        target.decoding  # noqa: B018  (the model's decoding defaults, read on this node)
+        self.engine = target.engine
         self.engine.load()
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -14,6 +14,9 @@ of :class:`VLLMOptions`::
 
 ``reasoning_parser=NAME`` takes the think tags from vLLM's reasoning parser of that name
 (``deepseek_r1``, ``qwen3``, ...) instead of ``think_tags``.
+
+A request that sets neither ``temperature`` nor ``top_p`` is decoded with the model's own
+sampling settings (:mod:`thinksafe.targets.defaults`) unless ``model_defaults=false``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Literal
 from thinksafe import registry
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, TargetUnavailableError
+from thinksafe.targets.defaults import PLAIN_BUDGET, Decoding, resolve_decoding
 from thinksafe.targets.local import (
     LocalTarget,
     TemplateEngine,
@@ -49,7 +53,8 @@ class VLLMOptions:
     dtype: str = "auto"
     gpu_memory_utilization: float = 0.9
     max_model_len: int | None = None
-    max_new_tokens: int = 2048  # when the generation config sets no max_tokens
+    max_new_tokens: int | None = None  # when the run sets no --max-tokens; None: see defaults
+    model_defaults: bool = True  # sample with the model's generation_config.json by default
     trust_remote_code: bool = False
     revision: str | None = None
     quantization: str | None = None
@@ -77,7 +82,6 @@ class VLLMOptions:
             "revision": self.revision,
             "dtype": self.dtype,
             "quantization": self.quantization,
-            "max_new_tokens": self.max_new_tokens,
             "max_model_len": self.max_model_len,
             "think_tags": self.think_tags,
             "reasoning_parser": self.reasoning_parser,
@@ -103,15 +107,31 @@ class VLLMOptions:
         return kwargs
 
 
-def sampling_kwargs(step: Step, config: GenerationConfig, skip_special: bool) -> dict[str, Any]:
-    """Keyword arguments for one request's ``vllm.SamplingParams``: greedy unless a temperature
-    is set; a stop string is kept in the output so the thinking control can see it."""
+def sampling_kwargs(
+    step: Step,
+    config: GenerationConfig,
+    skip_special: bool,
+    sampling: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for one request's ``vllm.SamplingParams``: the model's own settings
+    when ``sampling`` is given (greedy unless they ask for sampling, as transformers reads
+    them), else greedy unless a temperature is set; a stop string is kept in the output so the
+    thinking control can see it."""
     kwargs: dict[str, Any] = {
         "max_tokens": step.max_new_tokens,
         "temperature": config.temperature or 0.0,
         "skip_special_tokens": skip_special,
     }
-    if config.temperature and config.top_p is not None:
+    if sampling is not None:
+        kwargs["temperature"] = 0.0
+        if sampling.get("do_sample"):
+            kwargs["temperature"] = float(sampling.get("temperature", 1.0))
+            for name in ("top_p", "top_k", "min_p"):
+                if name in sampling:
+                    kwargs[name] = sampling[name]
+        if "repetition_penalty" in sampling:
+            kwargs["repetition_penalty"] = float(sampling["repetition_penalty"])
+    elif config.temperature and config.top_p is not None:
         kwargs["top_p"] = config.top_p
     if config.seed is not None:
         kwargs["seed"] = config.seed
@@ -147,7 +167,7 @@ class VLLMEngine(TemplateEngine):
         tags = ThinkTags.parse(options.think_tags) if options.think_tags else ThinkTags()
         super().__init__(
             model,
-            max_new_tokens=options.max_new_tokens,
+            max_new_tokens=options.max_new_tokens or PLAIN_BUDGET,
             tags=tags,
             chat_template=options.chat_template,
         )
@@ -203,11 +223,17 @@ class VLLMEngine(TemplateEngine):
         with self._lock:
             self.llm = None
 
-    def run_steps(self, steps: Sequence[Step], config: GenerationConfig) -> list[StepOutput]:
+    def run_steps(
+        self,
+        steps: Sequence[Step],
+        config: GenerationConfig,
+        sampling: Mapping[str, Any] | None = None,
+    ) -> list[StepOutput]:
         self.load()
         prompts = [{"prompt_token_ids": self.encode(step.text)} for step in steps]
         params = [
-            self._sampling(**sampling_kwargs(step, config, self._skip_special)) for step in steps
+            self._sampling(**sampling_kwargs(step, config, self._skip_special, sampling))
+            for step in steps
         ]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         results: list[StepOutput] = []
@@ -227,7 +253,21 @@ def build_vllm_target(
     name, options = spec_options(model, VLLMOptions, env, "THINKSAFE_VLLM_")
     if require_extra:
         require_modules(("vllm",), VLLM_EXTRA, "vllm/ models")
-    return local_target("vllm", model, name, options, VLLMEngine(name, options))
+    engine = VLLMEngine(name, options)
+
+    def decoding() -> Decoding:
+        return resolve_decoding(
+            name,
+            enabled=options.model_defaults,
+            max_new_tokens=options.max_new_tokens,
+            open_tag=engine.tags.open,
+            revision=options.revision,
+            chat_template=options.chat_template,
+            max_model_len=options.max_model_len,
+            reasoning=options.reasoning_parser is not None,
+        )
+
+    return local_target("vllm", model, name, options, engine, decoding)
 
 
 @registry.targets.register(
