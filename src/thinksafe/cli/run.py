@@ -277,9 +277,6 @@ def run(
         retry=judge_retry(r, max_retries),
     )
     think_plan(spec.generation)
-    decoding = decoding_line(spec.model, spec.generation)
-    if decoding is not None:
-        stderr().print(decoding, markup=False, highlight=False, soft_wrap=True)
     factory = None
     if ray or r.get("ray", None, cast=_as_bool):
         from thinksafe.targets.ray import RayOptions, ray_target_factory
@@ -305,7 +302,11 @@ def run(
         results, summaries = [], []
         with open_store(r.get("store", store)) as db:
             for point in sweep_specs(spec, key, values):
-                bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
+                bar = make_progress(
+                    stderr(),
+                    enabled=progress and sys.stderr.isatty(),
+                    announce=decoding_line(point.model, point.generation),
+                )
                 result, summary = run_spec(point, db, bar, target_factory=factory)
                 results.append(result)
                 summaries.append(summary)
@@ -320,7 +321,11 @@ def run(
         _check_errors(results, max_error)
         return
     with open_store(r.get("store", store)) as db:
-        bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
+        bar = make_progress(
+            stderr(),
+            enabled=progress and sys.stderr.isatty(),
+            announce=decoding_line(spec.model, spec.generation),
+        )
         result, summary = run_spec(spec, db, bar, target_factory=factory)
     render_summary(summary, out)
     if path is not None:

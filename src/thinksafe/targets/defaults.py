@@ -123,20 +123,34 @@ class Decoding:
 
 
 def _model_file(path: str, name: str, revision: str | None) -> Path | None:
-    """``name`` in a local model folder, or in the Hub's copy of ``path`` (downloaded as the
-    model itself would be); None when there is none."""
+    """``name`` in a local model folder, or in the Hub's copy of ``path``: from the local
+    cache, else downloaded as the model itself would be (not tried offline, or when the Hub
+    cannot be reached); None when there is none."""
     folder = Path(path).expanduser()
     if folder.is_dir():
         candidate = folder / name
         return candidate if candidate.is_file() else None
     if folder.exists() or path.startswith((".", "/", "~")):
         return None
-    try:
-        from huggingface_hub import hf_hub_download
+    from thinksafe.suites.hub import hub_reachable, offline, quiet_hub_logs
 
-        return Path(hf_hub_download(path, name, revision=revision))
-    except Exception:  # no such file, no network, no such model: the load will say which
+    try:
+        from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    except ImportError:
         return None
+    try:
+        cached = try_to_load_from_cache(path, name, revision=revision)
+    except Exception:  # not a Hub id at all
+        return None
+    if isinstance(cached, str):
+        return Path(cached)
+    if cached is not None or offline() or not hub_reachable():
+        return None  # known to be absent, or no network: nothing to read
+    with quiet_hub_logs():
+        try:
+            return Path(hf_hub_download(path, name, revision=revision))
+        except Exception:  # no such file or model: the model's load will say which
+            return None
 
 
 def _read_json(path: Path | None) -> dict[str, Any]:
