@@ -70,7 +70,13 @@ SUITE_COLUMNS = (
 @app.command()
 def run(
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Target, e.g. openai/gpt-4o-mini.")
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Target, e.g. openai/gpt-4o-mini, openai-responses/o4-mini (reasoning"
+            " summaries), hf/PATH_OR_ID, vllm/MODEL.",
+        ),
     ] = None,
     suite: Annotated[
         str | None, typer.Option("--suite", "-s", help="Suite: starter, file:PATH, NAME@PATH.")
@@ -126,9 +132,21 @@ def run(
         str | None,
         typer.Option(help="System prompt: a preset (safety, none) or the text itself."),
     ] = None,
-    temperature: Annotated[float | None, typer.Option()] = None,
-    top_p: Annotated[float | None, typer.Option()] = None,
-    max_tokens: Annotated[int | None, typer.Option()] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            help="Sent only when given; unset (with --top-p), hf/ and vllm/ decode with the"
+            " model's own generation_config.json (model_defaults)."
+        ),
+    ] = None,
+    top_p: Annotated[float | None, typer.Option(help="Sent only when given.")] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            help="Output cap; unset, hf/ and vllm/ allow 32768 tokens for a reasoning model"
+            " (2048 otherwise), within its context."
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     reasoning_effort: Annotated[
         str | None, typer.Option(help="low, medium or high, for models that take it.")
