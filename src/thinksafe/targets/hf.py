@@ -10,8 +10,8 @@ A request that sets neither ``temperature`` nor ``top_p`` is decoded with the mo
 sampling settings from its ``generation_config.json`` (:mod:`thinksafe.targets.defaults`;
 ``model_defaults=false`` turns that off); otherwise decoding is greedy when ``temperature`` is
 unset or 0 and sampled (seeded when ``seed`` is set). The rest of that file (end-of-sequence
-tokens, suppressed tokens) is always honoured. Thinking control (ZeroThink, LessThink, MoreThink) is
-:mod:`thinksafe.thinking`'s.
+tokens, suppressed tokens) is always honoured. Thinking control (ZeroThink, LessThink,
+MoreThink) is :mod:`thinksafe.thinking`'s.
 
 Options come from the spec's query string, then from ``THINKSAFE_HF_<NAME>`` environment
 variables, then the defaults of :class:`HFOptions`::
