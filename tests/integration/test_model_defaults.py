@@ -231,6 +231,20 @@ def test_hf_samples_with_the_model_defaults_within_the_context(tiny: Path) -> No
     assert completion.finish_reason == "length"
 
 
+def test_the_opt_out_keeps_the_identity_runs_had_before_model_defaults(tiny: Path) -> None:
+    from thinksafe.targets.local import local_fingerprint
+
+    assert hf(tiny, "&model_defaults=false").identity() == {
+        "provider": "hf",
+        "model": str(tiny),
+        "revision": None,
+        "dtype": "auto",
+        "max_new_tokens": 2048,
+        "think_tags": None,
+        "files": local_fingerprint(str(tiny)),
+    }
+
+
 def test_hf_own_settings_and_the_opt_out_are_greedy(tiny: Path) -> None:
     (_,), seen = generate(hf(tiny), ["hi"], GenerationConfig(temperature=0.0, max_tokens=5))
     assert seen[0].do_sample is False
