@@ -282,3 +282,24 @@ def test_the_run_prints_and_records_its_decoding(tiny: Path, tmp_path: Path) -> 
     assert len(specs) == 2  # different decoding, different runs
     (on,) = [s for s in specs if "defaults" in s["target"]]
     assert on["target"]["defaults"]["sampling"]["temperature"] == 1.7
+
+
+def test_a_ray_replica_decodes_as_its_driver_recorded(tiny: Path) -> None:
+    """A replica uses the decoding its driver resolved (and recorded), not its own reading."""
+    from thinksafe.records import canonical_json, messages_to_list
+    from thinksafe.targets.defaults import Decoding
+    from thinksafe.targets.ray import RayPredictor
+
+    driver = Decoding(enabled=True, max_new_tokens=7, sampling={"do_sample": False})
+    replica = RayPredictor(f"hf/{tiny}?device=cpu", decoding=driver)
+    assert replica.engine.decoding == driver
+    batch = {
+        "row": [0],
+        "messages": [json.dumps(messages_to_list(messages_from("hi")))],
+        "config": [canonical_json(GenerationConfig().to_dict())],
+    }
+    out = replica(batch)
+    assert out["error"] == [""]
+    completion = json.loads(out["completion"][0])
+    assert completion["usage"]["completion_tokens"] == 7  # the driver's budget, not 48
+    assert completion["finish_reason"] == "length"

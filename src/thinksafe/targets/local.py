@@ -500,14 +500,18 @@ class LocalTarget:
                         self.engine.decoding = self._decoding
         return self._decoding
 
+    def use_decoding(self, decoding: Decoding) -> None:
+        """Decode as ``decoding`` says instead of reading the model's files (a Ray replica
+        gets its driver's). Call before the first request."""
+        self._resolve = lambda: decoding
+        self._decoding = None
+
     def without_model_defaults(self) -> None:
         """Decode greedily with the plain budget whatever the model's files say (a guard
         judge's model: its verdicts must not be sampled). Call before the first request."""
         if self._resolve is not None:
             budget = getattr(getattr(self.engine, "options", None), "max_new_tokens", None)
-            fixed = Decoding(enabled=False, max_new_tokens=budget or PLAIN_BUDGET)
-            self._resolve = lambda: fixed
-            self._decoding = None
+            self.use_decoding(Decoding(enabled=False, max_new_tokens=budget or PLAIN_BUDGET))
 
     @property
     def batches_run(self) -> int:
