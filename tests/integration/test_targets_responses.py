@@ -316,6 +316,23 @@ def test_identity_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
         build_target("openai-responses/o4-mini", ConnectionConfig())
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers fork (Linux)")
+def test_worker_processes_send_responses_requests(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
+    db = tmp_path / "db.sqlite"
+    with FakeResponsesServer() as srv:
+        done = subprocess.run(
+            [sys.executable, "-m", "thinksafe.cli.main", "run",
+             "--model", "openai-responses/o4-mini", "--base-url", srv.base_url,
+             "--suite", "starter", "--limit", "6", "--judge", "rules", "--workers", "2",
+             "--store", str(db), "--no-progress"],
+            capture_output=True, text=True, env=env, timeout=180,
+        )  # fmt: skip
+        assert len(srv.response_requests) == 6
+    assert done.returncode == 0, done.stderr
+    assert "6 model calls" in done.stdout
+
+
 def test_a_run_stores_summaries_as_traces(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
     db = tmp_path / "db.sqlite"
