@@ -68,15 +68,20 @@ def build_suite(spec: str, options: Mapping[str, Any] | None = None) -> Suite:
 
 @dataclass
 class JudgeContext:
-    """What a judge factory may need: a way to build the target a model-based judge calls."""
+    """What a judge factory may need: a way to build the target a model-based judge calls.
+    ``built`` keeps every target built through it (local engines that share a GPU)."""
 
     connection: ConnectionConfig = field(default_factory=ConnectionConfig)
     make_target: Callable[[str], Target] | None = None
+    built: list[Target] = field(default_factory=list)
 
     def target(self, spec: str) -> Target:
         if self.make_target is not None:
-            return self.make_target(spec)
-        return build_target(spec, self.connection)
+            target = self.make_target(spec)
+        else:
+            target = build_target(spec, self.connection)
+        self.built.append(target)
+        return target
 
 
 # ``NAME(ARGS)``: a composite judge (an ensemble) over the judge specs in ARGS.

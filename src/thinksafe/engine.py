@@ -46,6 +46,7 @@ from thinksafe.records import (
 from thinksafe.retry import RetryPolicy, call_with_retries, generate_with_retries
 from thinksafe.store.sqlite import Store
 from thinksafe.suites.selection import select
+from thinksafe.targets.vllm import share_gpu
 from thinksafe.workers import WorkerPool
 
 DEFAULT_JUDGES: tuple[str, ...] = ("offline", "rules")
@@ -333,6 +334,7 @@ class Runner:
             make_target=lambda s: self._make_target(s, self.spec.judge_connection),
         )
         judges = [build_judge(j, context) for j in judge_specs]
+        share_gpu([target, *context.built])  # vllm/ engines of the target and the judges
         try:
             return await self._run(target, judges, samples, by_id, attempts)
         finally:

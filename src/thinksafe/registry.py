@@ -107,6 +107,7 @@ targets = Registry(
     {
         "openai": "thinksafe.targets.openai",
         "ollama": "thinksafe.targets.openai",
+        "openai-responses": "thinksafe.targets.responses",
         "mock": "thinksafe.targets.mock",
         "hf": "thinksafe.targets.hf",
         "vllm": "thinksafe.targets.vllm",

@@ -41,7 +41,7 @@ from thinksafe.retry import RetryPolicy, generate_with_retries
 __all__ = ["WORKER_PROVIDERS", "WorkerPool", "auto_workers", "can_fork"]
 
 # Targets whose requests may be sent from worker processes: plain HTTP clients.
-WORKER_PROVIDERS = frozenset({"openai", "ollama"})
+WORKER_PROVIDERS = frozenset({"openai", "ollama", "openai-responses"})
 # ``workers=0`` (auto) forks this many workers when the run is wide enough to need them.
 AUTO_WORKERS = 2
 AUTO_MIN_CONCURRENCY = 128

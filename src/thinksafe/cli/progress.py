@@ -45,5 +45,27 @@ class RichProgress:
         self._progress.stop()
 
 
-def make_progress(console: Console, *, enabled: bool) -> ProgressSink:
-    return RichProgress(console) if enabled else NullProgress()
+class Announced:
+    """Prints ``line`` (plain text) when the run starts, that is once its target has answered
+    its check, then passes everything on to ``inner``."""
+
+    def __init__(self, inner: ProgressSink, console: Console, line: str) -> None:
+        self._inner = inner
+        self._console = console
+        self._line = line
+
+    def start(self, total: int, cached: int) -> None:
+        self._console.print(self._line, markup=False, highlight=False, soft_wrap=True)
+        self._inner.start(total, cached)
+
+    def update(self, *, done: int, errors: int, tokens: int) -> None:
+        self._inner.update(done=done, errors=errors, tokens=tokens)
+
+    def stop(self) -> None:
+        self._inner.stop()
+
+
+def make_progress(console: Console, *, enabled: bool, announce: str | None = None) -> ProgressSink:
+    """The run's progress bar (or nothing), printing ``announce`` first when the run starts."""
+    sink: ProgressSink = RichProgress(console) if enabled else NullProgress()
+    return sink if announce is None else Announced(sink, console, announce)

@@ -38,6 +38,7 @@ from thinksafe.evaluate import run_spec
 from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
 from thinksafe.sweep import parse_sweep, render_sweep, sweep_document, sweep_specs
+from thinksafe.targets.defaults import decoding_line
 from thinksafe.thinking import think_plan
 
 
@@ -69,7 +70,13 @@ SUITE_COLUMNS = (
 @app.command()
 def run(
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Target, e.g. openai/gpt-4o-mini.")
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Target, e.g. openai/gpt-4o-mini, openai-responses/o4-mini (reasoning"
+            " summaries), hf/PATH_OR_ID, vllm/MODEL.",
+        ),
     ] = None,
     suite: Annotated[
         str | None, typer.Option("--suite", "-s", help="Suite: starter, file:PATH, NAME@PATH.")
@@ -117,7 +124,7 @@ def run(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Processes that send the requests (Linux; openai/ and ollama/ targets):"
+            help="Processes that send the requests (Linux; HTTP targets: openai/, ollama/, ...):"
             " 0 chooses (2 from --max-concurrency 128 up), 1 sends from this process."
         ),
     ] = None,
@@ -125,9 +132,21 @@ def run(
         str | None,
         typer.Option(help="System prompt: a preset (safety, none) or the text itself."),
     ] = None,
-    temperature: Annotated[float | None, typer.Option()] = None,
-    top_p: Annotated[float | None, typer.Option()] = None,
-    max_tokens: Annotated[int | None, typer.Option()] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            help="Sent only when given; unset (with --top-p), hf/ and vllm/ decode with the"
+            " model's own generation_config.json (model_defaults)."
+        ),
+    ] = None,
+    top_p: Annotated[float | None, typer.Option(help="Sent only when given.")] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            help="Output cap; unset, hf/ and vllm/ allow 32768 tokens for a reasoning model"
+            " (2048 otherwise), within its context."
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     reasoning_effort: Annotated[
         str | None, typer.Option(help="low, medium or high, for models that take it.")
@@ -301,7 +320,11 @@ def run(
         results, summaries = [], []
         with open_store(r.get("store", store)) as db:
             for point in sweep_specs(spec, key, values):
-                bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
+                bar = make_progress(
+                    stderr(),
+                    enabled=progress and sys.stderr.isatty(),
+                    announce=decoding_line(point.model, point.generation),
+                )
                 result, summary = run_spec(point, db, bar, target_factory=factory)
                 results.append(result)
                 summaries.append(summary)
@@ -316,7 +339,11 @@ def run(
         _check_errors(results, max_error)
         return
     with open_store(r.get("store", store)) as db:
-        bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
+        bar = make_progress(
+            stderr(),
+            enabled=progress and sys.stderr.isatty(),
+            announce=decoding_line(spec.model, spec.generation),
+        )
         result, summary = run_spec(spec, db, bar, target_factory=factory)
     render_summary(summary, out)
     if path is not None:

@@ -272,6 +272,7 @@ def local_runner(target: Target) -> LocalGuardRunner | None:
     """A runner for a local target (``hf/``, ``vllm/``); None for any other target."""
     if not isinstance(target, LocalTarget) or not isinstance(target.engine, TemplateEngine):
         return None
+    target.without_model_defaults()  # a guard's verdicts are read greedily, never sampled
     engine = target.engine
     options = getattr(engine, "options", None)
     batch = getattr(engine, "batch_size", None) or getattr(options, "batch_size", None) or 8

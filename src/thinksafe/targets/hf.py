@@ -6,10 +6,12 @@ into batches: a small async batcher collects requests for a few milliseconds or 
 is full, runs the batch in a worker thread, and resolves each caller's future. Batches use left
 padding; on a CUDA out-of-memory error the batch size is halved and the batch retried.
 
-Decoding is greedy when ``temperature`` is unset or 0 and sampled (seeded when ``seed`` is set)
-otherwise; the model's own ``generation_config.json`` (end-of-sequence tokens, suppressed
-tokens) is honoured. Thinking control (ZeroThink, LessThink, MoreThink) is
-:mod:`thinksafe.thinking`'s.
+A request that sets neither ``temperature`` nor ``top_p`` is decoded with the model's own
+sampling settings from its ``generation_config.json`` (:mod:`thinksafe.targets.defaults`;
+``model_defaults=false`` turns that off); otherwise decoding is greedy when ``temperature`` is
+unset or 0 and sampled (seeded when ``seed`` is set). The rest of that file (end-of-sequence
+tokens, suppressed tokens) is always honoured. Thinking control (ZeroThink, LessThink,
+MoreThink) is :mod:`thinksafe.thinking`'s.
 
 Options come from the spec's query string, then from ``THINKSAFE_HF_<NAME>`` environment
 variables, then the defaults of :class:`HFOptions`::
@@ -39,6 +41,7 @@ from thinksafe.errors import (
     ProviderError,
     TargetUnavailableError,
 )
+from thinksafe.targets.defaults import PLAIN_BUDGET, Decoding, resolve_decoding
 from thinksafe.targets.local import (
     LocalTarget,
     TemplateEngine,
@@ -64,7 +67,8 @@ class HFOptions:
     device: str = "auto"  # auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps
     dtype: str = "auto"  # auto (bfloat16/float16 on a GPU, float32 on CPU), float32, ...
     batch_size: int = 8  # the largest batch; halved on a CUDA out-of-memory error
-    max_new_tokens: int = 2048  # when the generation config sets no max_tokens
+    max_new_tokens: int | None = None  # when the run sets no --max-tokens; None: see defaults
+    model_defaults: bool = True  # sample with the model's generation_config.json by default
     trust_remote_code: bool = False
     safetensors: bool = True  # load safetensors weights only
     revision: str | None = None
@@ -77,7 +81,6 @@ class HFOptions:
         out: dict[str, Any] = {
             "revision": self.revision,
             "dtype": self.dtype,
-            "max_new_tokens": self.max_new_tokens,
             "think_tags": self.think_tags,
         }
         if self.chat_template:
@@ -138,7 +141,7 @@ class HFEngine(TemplateEngine):
         tags = ThinkTags.parse(options.think_tags) if options.think_tags else ThinkTags()
         super().__init__(
             path,
-            max_new_tokens=options.max_new_tokens,
+            max_new_tokens=options.max_new_tokens or PLAIN_BUDGET,
             tags=tags,
             chat_template=options.chat_template,
         )
@@ -216,13 +219,25 @@ class HFEngine(TemplateEngine):
             if torch is not None and self.device.startswith("cuda"):
                 torch.cuda.empty_cache()
 
-    def _generation_config(self, config: GenerationConfig, max_new: int) -> Any:
+    def _generation_config(
+        self, config: GenerationConfig, max_new: int, sampling: Mapping[str, Any] | None = None
+    ) -> Any:
         gen = copy.deepcopy(self.model.generation_config)
         gen.max_new_tokens = max_new
         gen.pad_token_id = self.tokenizer.pad_token_id
         gen.num_beams = 1
         gen.num_return_sequences = 1
-        if config.temperature:
+        if sampling is not None:  # the model's defaults, exactly as recorded
+            gen.do_sample = bool(sampling.get("do_sample"))
+            gen.repetition_penalty = sampling.get("repetition_penalty", 1.0)
+            if gen.do_sample:
+                gen.temperature = sampling.get("temperature", 1.0)
+                gen.top_p = sampling.get("top_p", 1.0)
+                gen.top_k = sampling.get("top_k")
+                gen.min_p = sampling.get("min_p")
+            else:
+                gen.temperature = gen.top_p = gen.top_k = gen.min_p = None
+        elif config.temperature:
             gen.do_sample = True
             gen.temperature = config.temperature
             if config.top_p is not None:
@@ -232,7 +247,12 @@ class HFEngine(TemplateEngine):
             gen.temperature = gen.top_p = gen.top_k = gen.min_p = None
         return gen
 
-    def run_steps(self, steps: Sequence[Step], config: GenerationConfig) -> list[StepOutput]:
+    def run_steps(
+        self,
+        steps: Sequence[Step],
+        config: GenerationConfig,
+        sampling: Mapping[str, Any] | None = None,
+    ) -> list[StepOutput]:
         self.load()
         torch = self._torch
         order = sorted(range(len(steps)), key=lambda i: len(steps[i].text))
@@ -241,7 +261,7 @@ class HFEngine(TemplateEngine):
         while pos < len(order):
             chunk = order[pos : pos + self.batch_size]
             try:
-                outputs = self._generate([steps[i] for i in chunk], config)
+                outputs = self._generate([steps[i] for i in chunk], config, sampling)
             except Exception as exc:
                 if not _is_oom(torch, exc):
                     raise
@@ -260,7 +280,12 @@ class HFEngine(TemplateEngine):
             pos += len(chunk)
         return [r for r in results if r is not None]
 
-    def _generate(self, steps: Sequence[Step], config: GenerationConfig) -> list[StepOutput]:
+    def _generate(
+        self,
+        steps: Sequence[Step],
+        config: GenerationConfig,
+        sampling: Mapping[str, Any] | None = None,
+    ) -> list[StepOutput]:
         torch = self._torch
         import transformers
 
@@ -278,7 +303,7 @@ class HFEngine(TemplateEngine):
             out = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=attention,
-                generation_config=self._generation_config(config, max(limits)),
+                generation_config=self._generation_config(config, max(limits), sampling),
                 stopping_criteria=transformers.StoppingCriteriaList([stopper]),
             )
         outputs: list[StepOutput] = []
@@ -355,7 +380,19 @@ def build_hf_target(
     path, options = spec_options(model, HFOptions, env, "THINKSAFE_HF_")
     if require_extra:
         require_modules(("torch", "transformers"), LOCAL_EXTRA, "hf/ models")
-    return local_target("hf", model, path, options, HFEngine(path, options))
+    engine = HFEngine(path, options)
+
+    def decoding() -> Decoding:
+        return resolve_decoding(
+            path,
+            enabled=options.model_defaults,
+            max_new_tokens=options.max_new_tokens,
+            open_tag=engine.tags.open,
+            revision=options.revision,
+            chat_template=options.chat_template,
+        )
+
+    return local_target("hf", model, path, options, engine, decoding)
 
 
 @registry.targets.register(

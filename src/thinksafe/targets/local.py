@@ -32,6 +32,7 @@ from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, UserError
 from thinksafe.lineage import read_lineage
 from thinksafe.records import Completion, Messages, Usage, canonical_json
+from thinksafe.targets.defaults import PLAIN_BUDGET, Decoding
 from thinksafe.thinking import (
     Step,
     StepOutput,
@@ -304,6 +305,9 @@ class TemplateEngine:
         self._template: str | None = None
         self._close_tokens = 1
         self._lock = threading.Lock()
+        # How a request that sets no sampling is decoded (the model's defaults, see
+        # thinksafe.targets.defaults); set by the target, None for an engine used directly.
+        self.decoding: Decoding | None = None
 
     # Subclass hooks.
     def load(self) -> None:
@@ -312,7 +316,14 @@ class TemplateEngine:
     def unload(self) -> None:
         raise NotImplementedError
 
-    def run_steps(self, steps: Sequence[Step], config: GenerationConfig) -> list[StepOutput]:
+    def run_steps(
+        self,
+        steps: Sequence[Step],
+        config: GenerationConfig,
+        sampling: Mapping[str, Any] | None = None,
+    ) -> list[StepOutput]:
+        """Continue each step's text. ``sampling`` (the model's own settings, from
+        :class:`Decoding`) replaces the config's temperature and top_p when given."""
         raise NotImplementedError
 
     def _setup_template(self) -> None:
@@ -366,17 +377,23 @@ class TemplateEngine:
     ) -> list[Completion | BaseException]:
         """One completion (or the error for it) per conversation, in order."""
         plan = think_plan(config)
-        max_tokens = config.max_tokens or self.max_new_tokens
+        decoding = self.decoding
+        sampling = decoding.sampling_for(config) if decoding is not None else None
         out: list[Completion | BaseException | None] = [None] * len(items)
         runs: list[ThinkRun] = []
         slots: list[tuple[int, int]] = []  # (index in items, prompt tokens)
         for i, messages in enumerate(items):
             try:
                 prompt = self.render(messages, config)
+                prompt_tokens = len(self.encode(prompt))
                 run = ThinkRun(
                     prompt,
                     plan=plan,
-                    max_tokens=max_tokens,
+                    max_tokens=(
+                        decoding.budget(config, prompt_tokens)
+                        if decoding is not None
+                        else config.max_tokens or self.max_new_tokens
+                    ),
                     tags=self.tags,
                     close_tokens=self._close_tokens,
                 )
@@ -384,9 +401,9 @@ class TemplateEngine:
                 out[i] = exc
                 continue
             runs.append(run)
-            slots.append((i, len(self.encode(prompt))))
+            slots.append((i, prompt_tokens))
         if runs:
-            run_steps(runs, lambda steps: self.run_steps(steps, config))
+            run_steps(runs, lambda steps: self.run_steps(steps, config, sampling))
         for run, (i, prompt_tokens) in zip(runs, slots):
             result = run.result()
             reasoning_tokens = result.reasoning_tokens
@@ -447,11 +464,15 @@ class LocalTarget:
         identity: Mapping[str, Any],
         batch_size: int,
         batch_wait_s: float,
+        decoding: Callable[[], Decoding] | None = None,
     ) -> None:
         self.provider = provider
         self.model = model
         self.engine = engine
         self._identity = dict(identity)
+        self._resolve = decoding
+        self._decoding: Decoding | None = None
+        self._decoding_lock = threading.Lock()
         self._batcher: Batcher[Request, Completion] = Batcher(
             self._run, max_batch=batch_size, wait_s=batch_wait_s
         )
@@ -461,10 +482,36 @@ class LocalTarget:
         return f"{self.provider}/{self.model}"
 
     def identity(self) -> dict[str, Any]:
-        return dict(self._identity)
+        decoding = self.decoding
+        return {**self._identity, **(decoding.identity() if decoding is not None else {})}
 
     def __repr__(self) -> str:
         return f"LocalTarget({self.spec!r})"
+
+    @property
+    def decoding(self) -> Decoding | None:
+        """How requests without sampling settings are decoded (the model's files are read
+        the first time this is asked); None for a target built without a resolver."""
+        if self._decoding is None and self._resolve is not None:
+            with self._decoding_lock:
+                if self._decoding is None:
+                    self._decoding = self._resolve()
+                    if isinstance(self.engine, TemplateEngine):
+                        self.engine.decoding = self._decoding
+        return self._decoding
+
+    def use_decoding(self, decoding: Decoding) -> None:
+        """Decode as ``decoding`` says instead of reading the model's files (a Ray replica
+        gets its driver's). Call before the first request."""
+        self._resolve = lambda: decoding
+        self._decoding = None
+
+    def without_model_defaults(self) -> None:
+        """Decode greedily with the plain budget whatever the model's files say (a guard
+        judge's model: its verdicts must not be sampled). Call before the first request."""
+        if self._resolve is not None:
+            budget = getattr(getattr(self.engine, "options", None), "max_new_tokens", None)
+            self.use_decoding(Decoding(enabled=False, max_new_tokens=budget or PLAIN_BUDGET))
 
     @property
     def batches_run(self) -> int:
@@ -485,9 +532,13 @@ class LocalTarget:
         ]
 
     async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
+        if self._decoding is None and self._resolve is not None:
+            await asyncio.to_thread(lambda: self.decoding)
         return await generate_batched(self._batcher, messages, config)
 
     async def check(self) -> None:
+        if self._resolve is not None:
+            await asyncio.to_thread(lambda: self.decoding)
         await asyncio.to_thread(self.engine.load)
 
     async def aclose(self) -> None:
@@ -511,12 +562,18 @@ class LocalOptions(Protocol):
 
 
 def local_target(
-    provider: str, model: str, path: str, options: LocalOptions, engine: LocalEngine
+    provider: str,
+    model: str,
+    path: str,
+    options: LocalOptions,
+    engine: LocalEngine,
+    decoding: Callable[[], Decoding] | None = None,
 ) -> LocalTarget:
     """The target of ``PROVIDER/MODEL`` (``path`` is MODEL without its options). Its identity:
     the provider, the model, the options that change what it generates, remote code when
     trusted and, for a local folder, a fingerprint of its files and its lineage (the
-    ``thinksafe-lineage.json`` a repair command writes)."""
+    ``thinksafe-lineage.json`` a repair command writes), and the decoding ``decoding`` resolves
+    (the budget, and the model's own sampling settings when they are used)."""
     identity: dict[str, Any] = {"provider": provider, "model": path, **options.identity()}
     if options.trust_remote_code:
         identity["trust_remote_code"] = True
@@ -533,6 +590,7 @@ def local_target(
         identity=identity,
         batch_size=options.batch_size,
         batch_wait_s=options.batch_wait_ms / 1000.0,
+        decoding=decoding,
     )
 
 

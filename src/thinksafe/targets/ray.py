@@ -30,6 +30,7 @@ from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, TargetUnavailableError
 from thinksafe.protocols import Target
 from thinksafe.records import Completion, Messages, messages_from, messages_to_list
+from thinksafe.targets.defaults import Decoding
 from thinksafe.targets.local import Batcher, LocalTarget, Request, generate_batched
 
 __all__ = ["RAY_PROVIDERS", "RayOptions", "RayPredictor", "RayTarget", "ray_target_factory"]
@@ -92,8 +93,12 @@ class RayPredictor:
     JSON); the output has ``row``, ``completion`` (JSON, empty on error) and ``error``.
     """
 
-    def __init__(self, spec: str) -> None:
-        self.engine = _local_target(spec).engine
+    def __init__(self, spec: str, decoding: Decoding | None = None) -> None:
+        target = _local_target(spec)
+        if decoding is not None:  # the driver's, as its run records it
+            target.use_decoding(decoding)
+        target.decoding  # noqa: B018  (hands the decoding to the engine)
+        self.engine = target.engine
         self.engine.load()
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -195,7 +200,7 @@ class RayTarget:
         ]
         dataset = ray.data.from_items(rows).map_batches(
             RayPredictor,
-            fn_constructor_kwargs={"spec": self._spec},
+            fn_constructor_kwargs={"spec": self._spec, "decoding": self.inner.decoding},
             batch_size=self.options.batch_size,
             compute=ray.data.ActorPoolStrategy(size=workers),
             num_gpus=gpus,
