@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from thinksafe import registry
-from thinksafe.attacks import build_attack
+from thinksafe.attacks import build_attack, check_target_abilities
 from thinksafe.build import (
     JudgeContext,
     build_judge,
@@ -340,6 +340,7 @@ class Runner:
         attempts: list[Attempt],
     ) -> RunResult:
         spec = self.spec
+        check_target_abilities(spec.attacks, target)
         target_id = content_hash(target.identity(), spec.generation.to_dict())
         keys = self.completion_keys(target_id, attempts)
         judge_ids = [content_hash(j.identity()) for j in judges]

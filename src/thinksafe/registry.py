@@ -171,5 +171,9 @@ attacks = Registry(
             name: "thinksafe.attacks.instructions"
             for name in ("refusal-suppression", "prefix-injection", "style-injection")
         },
+        **{
+            name: "thinksafe.attacks.reasoning"
+            for name in ("prefill", "forged-thinking", "thinking-injection")
+        },
     },
 )

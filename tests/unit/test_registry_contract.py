@@ -137,5 +137,10 @@ def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(name: s
     for attempt in attempts:
         assert attempt.sample_id == sample.id
         assert attempt.attack.split(":")[0] == name
-        assert attempt.messages and attempt.messages[-1].role == "user"
+        assert attempt.messages
+        if "prefill" in info.meta["needs"]:
+            # The forced start of the reply follows the request.
+            assert [m.role for m in attempt.messages[-2:]] == ["user", "assistant"]
+        else:
+            assert attempt.messages[-1].role == "user"
         assert attempt.to_dict() == Attempt.from_dict(attempt.to_dict()).to_dict()

@@ -3,16 +3,19 @@
 An attack rewrites what is sent (the attempt's messages); the sample, and so ``sample.prompt``
 that judges read, stays the original request. Built-in static attacks live in
 :mod:`thinksafe.attacks.encodings` (the request encoded, with a decoding instruction) and
-:mod:`thinksafe.attacks.instructions` (instructions added around the request).
+:mod:`thinksafe.attacks.instructions` (instructions added around the request),
+:mod:`thinksafe.attacks.reasoning` (forced replies and forged traces).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from thinksafe import registry
+from thinksafe.errors import ConfigError
+from thinksafe.protocols import prefill_support
 from thinksafe.records import Attempt, Message, Messages, Sample
 
 
@@ -80,3 +83,21 @@ def build_attack(spec: str) -> Attack:
     name, _, arg = spec.partition(":")
     attack: Attack = registry.attacks.get(name).factory(arg=arg or None)
     return attack
+
+
+def attack_needs(spec: str) -> list[str]:
+    """What the attack of ``spec`` declares it needs (e.g. ``prefill``)."""
+    return [str(n) for n in registry.attacks.get(spec.partition(":")[0]).meta.get("needs", [])]
+
+
+def check_target_abilities(specs: Sequence[str], target: object) -> None:
+    """``ConfigError`` (one line) when an attack needs an ability ``target`` lacks; called
+    before any model call."""
+    for spec in specs:
+        if "prefill" in attack_needs(spec) and prefill_support(target) is None:
+            name = spec.partition(":")[0]
+            raise ConfigError(
+                f"attack {name!r} forces the start of the reply, which "
+                f"{getattr(target, 'spec', 'this target')} cannot continue; use hf/, vllm/, "
+                "mock/ or openai/ on a vLLM or SGLang server (--base-url), or drop the attack"
+            )

@@ -33,6 +33,7 @@ from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, User
 from thinksafe.lineage import read_lineage
 from thinksafe.records import Completion, Messages, Usage, canonical_json
 from thinksafe.thinking import (
+    Prefill,
     Step,
     StepOutput,
     ThinkRun,
@@ -372,6 +373,12 @@ class TemplateEngine:
         slots: list[tuple[int, int]] = []  # (index in items, prompt tokens)
         for i, messages in enumerate(items):
             try:
+                # A last assistant message is a prefill: the conversation before it is rendered
+                # with its generation prompt, and the reply is forced to start with it.
+                prefill = None
+                if messages and messages[-1].role == "assistant":
+                    prefill = Prefill.parse(messages[-1].content, self.tags)
+                    messages = messages[:-1]
                 prompt = self.render(messages, config)
                 run = ThinkRun(
                     prompt,
@@ -379,6 +386,7 @@ class TemplateEngine:
                     max_tokens=max_tokens,
                     tags=self.tags,
                     close_tokens=self._close_tokens,
+                    prefill=prefill,
                 )
             except ProviderError as exc:
                 out[i] = exc
@@ -436,7 +444,10 @@ async def generate_batched(
 
 
 class LocalTarget:
-    """A target backed by a :class:`LocalEngine`, with concurrent calls batched."""
+    """A target backed by a :class:`LocalEngine`, with concurrent calls batched. It accepts a
+    prefill (:class:`thinksafe.protocols.AcceptsPrefill`): the conversation before a last
+    assistant message is rendered with its generation prompt and the reply starts with that
+    message (:class:`thinksafe.thinking.Prefill`)."""
 
     def __init__(
         self,
@@ -469,6 +480,9 @@ class LocalTarget:
     @property
     def batches_run(self) -> int:
         return self._batcher.batches_run
+
+    def prefill_support(self) -> str | None:
+        return "the rendered prompt continues from the forced text"
 
     def _run(
         self, key: str, items: list[Request]
