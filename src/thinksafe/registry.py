@@ -175,5 +175,9 @@ attacks = Registry(
             name: "thinksafe.attacks.reasoning"
             for name in ("prefill", "forged-thinking", "thinking-injection")
         },
+        **{
+            name: "thinksafe.attacks.injection"
+            for name in ("injection-direct", "injection-indirect")
+        },
     },
 )
