@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from thinksafe import registry
-from thinksafe.attacks import build_attack, check_target_abilities
+from thinksafe.attacks import (
+    Attack,
+    AttackContext,
+    build_attack,
+    check_target_abilities,
+    prepare_attacks,
+)
 from thinksafe.build import (
     JudgeContext,
     build_judge,
@@ -230,6 +236,8 @@ class Runner:
         self._judge_calls = 0
         self._abort: str | None = None
         self.selection: dict[str, Any] = {}
+        # The run's attacks, once built (and prepared, for those that call a model first).
+        self.attacks: list[Attack] | None = None
         self.provenance: dict[str, Any] = {}
 
     # -- set-up ----------------------------------------------------------------------------
@@ -255,7 +263,9 @@ class Runner:
         return samples
 
     def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
-        attacks = [build_attack(a) for a in self.spec.attacks]
+        attacks = self.attacks
+        if attacks is None:
+            attacks = [build_attack(a) for a in self.spec.attacks]
         attempts: list[Attempt] = []
         seen: set[str] = set()
         for sample in samples:
@@ -316,7 +326,7 @@ class Runner:
     async def run(self) -> RunResult:
         samples = self.load_samples()
         by_id = {s.id: s for s in samples}
-        attempts = self.make_attempts(samples)
+        self.attacks = attacks = [build_attack(a) for a in self.spec.attacks]
         target = self._target or self._make_target(self.spec.model, self.spec.connection)
         judge_specs = self.spec.judges or (default_judge(),)
         context = JudgeContext(
@@ -325,6 +335,20 @@ class Runner:
         )
         judges = [build_judge(j, context) for j in judge_specs]
         try:
+            # Before any call: an attack that needs what the target lacks is refused, then
+            # attacks that call a model (an attacker) do so, through the completion cache.
+            check_target_abilities(self.spec.attacks, target)
+            await prepare_attacks(
+                attacks,
+                samples,
+                AttackContext(
+                    store=self.store,
+                    make_target=lambda s: self._make_target(s, self.spec.judge_connection),
+                    retry=self.spec.retry,
+                    concurrency=self.spec.max_concurrency,
+                ),
+            )
+            attempts = self.make_attempts(samples)
             return await self._run(target, judges, samples, by_id, attempts)
         finally:
             await target.aclose()
@@ -340,7 +364,6 @@ class Runner:
         attempts: list[Attempt],
     ) -> RunResult:
         spec = self.spec
-        check_target_abilities(spec.attacks, target)
         target_id = content_hash(target.identity(), spec.generation.to_dict())
         keys = self.completion_keys(target_id, attempts)
         judge_ids = [content_hash(j.identity()) for j in judges]

@@ -179,5 +179,8 @@ attacks = Registry(
             name: "thinksafe.attacks.injection"
             for name in ("injection-direct", "injection-indirect")
         },
+        "many-shot": "thinksafe.attacks.manyshot",
+        "past-tense": "thinksafe.attacks.rewrite",
+        "translate": "thinksafe.attacks.rewrite",
     },
 )

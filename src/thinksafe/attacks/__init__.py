@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from thinksafe import registry
 from thinksafe.errors import ConfigError
 from thinksafe.protocols import prefill_support
 from thinksafe.records import Attempt, Message, Messages, Sample
+from thinksafe.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from thinksafe.protocols import Target
+    from thinksafe.store.sqlite import Store
 
 
 class Attack(Protocol):
@@ -24,6 +29,35 @@ class Attack(Protocol):
     def spec(self) -> str: ...
 
     def apply(self, sample: Sample) -> list[Attempt]: ...
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    """What an attack that calls a model before the run may use: the store (its completion
+    cache keeps the attacker's replies, so a rerun makes no call), a builder of targets (the
+    attacker model, reached like a model judge: ``--judge-base-url``), the retry policy and how
+    many calls may be in flight."""
+
+    store: Store
+    make_target: Callable[[str], Target]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    concurrency: int = 16
+
+
+@runtime_checkable
+class PreparedAttack(Protocol):
+    """An optional ability of an attack: work done once for all samples before any attempt is
+    made (an attacker model rewriting the requests). ``apply`` may be called only after it."""
+
+    async def prepare(self, samples: Sequence[Sample], context: AttackContext) -> None: ...
+
+
+async def prepare_attacks(
+    attacks: Sequence[Attack], samples: Sequence[Sample], context: AttackContext
+) -> None:
+    for attack in attacks:
+        if isinstance(attack, PreparedAttack):
+            await attack.prepare(samples, context)
 
 
 class NoAttack:
