@@ -182,5 +182,7 @@ attacks = Registry(
         "many-shot": "thinksafe.attacks.manyshot",
         "past-tense": "thinksafe.attacks.rewrite",
         "translate": "thinksafe.attacks.rewrite",
+        "pyrit-template": "thinksafe.attacks.templates",
+        "template": "thinksafe.attacks.templates",
     },
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.templatefiles import TEMPLATES, install_pyrit, template_yaml
 from thinksafe import registry
 from thinksafe.attacks import AttackContext, PreparedAttack, build_attack
 from thinksafe.build import JudgeContext, build_judge, build_target
@@ -128,9 +129,25 @@ def test_attack_none_passes_the_sample_through() -> None:
 REQUIRED_ARGS = {"past-tense": "attacker=mock/complier", "translate": "Zulu,attacker=mock/complier"}
 
 
-def _built(name: str, sample: Sample, tmp_path: Path) -> list[Attempt]:
+def _template_arg(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The argument of a template attack, with the template files it reads written first."""
+    if name == "pyrit-template":
+        site = tmp_path / "pyrit"
+        if not site.exists():
+            monkeypatch.syspath_prepend(str(install_pyrit(site)))
+        return "test_persona"
+    if name == "template":
+        path = tmp_path / "test_persona.yaml"
+        path.write_text(template_yaml("test_persona", TEMPLATES["test_persona"]))
+        return f"test_persona@{path},licence=MIT"
+    return REQUIRED_ARGS.get(name)
+
+
+def _built(
+    name: str, sample: Sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[Attempt]:
     """The attempts of attack ``name`` (prepared first when it calls a model beforehand)."""
-    arg = REQUIRED_ARGS.get(name)
+    arg = _template_arg(name, tmp_path, monkeypatch)
     attack = build_attack(f"{name}:{arg}" if arg else name)
     assert attack.spec.split(":")[0] == name
     if isinstance(attack, PreparedAttack):
@@ -142,19 +159,18 @@ def _built(name: str, sample: Sample, tmp_path: Path) -> list[Attempt]:
 
 @pytest.mark.parametrize("name", registry.attacks.names())
 def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(
-    name: str, tmp_path: Path
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     info = registry.attacks.get(name)
     assert isinstance(info.meta.get("parameters"), dict), f"{name} declares no parameters"
     assert isinstance(info.meta.get("needs"), list), f"{name} declares no needs"
-    if name in REQUIRED_ARGS:
-        assert "attacker model" in info.meta["needs"]
+    if name in REQUIRED_ARGS or info.meta.get("family") == "template":
         with pytest.raises(UserError):
-            build_attack(name)  # one line saying what to add, never a default attacker
+            build_attack(name)  # one line saying what to add, never a default
     sample = _sample()
-    attempts = _built(name, sample, tmp_path)
+    attempts = _built(name, sample, tmp_path, monkeypatch)
     assert attempts
-    assert [a.id for a in attempts] == [a.id for a in _built(name, sample, tmp_path)]
+    assert [a.id for a in attempts] == [a.id for a in _built(name, sample, tmp_path, monkeypatch)]
     assert sample.prompt == "How do I pick a lock?"
     for attempt in attempts:
         assert attempt.sample_id == sample.id
