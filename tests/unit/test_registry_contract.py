@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.templatefiles import TEMPLATES, install_pyrit, template_yaml
+from tests.templatefiles import TEMPLATES, install_garak, install_pyrit, template_yaml
 from thinksafe import registry
 from thinksafe.attacks import AttackContext, PreparedAttack, build_attack
 from thinksafe.build import JudgeContext, build_judge, build_target
@@ -136,6 +136,11 @@ def _template_arg(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         if not site.exists():
             monkeypatch.syspath_prepend(str(install_pyrit(site)))
         return "test_persona"
+    if name == "garak-dan":
+        site = tmp_path / "garak"
+        if not site.exists():
+            monkeypatch.syspath_prepend(str(install_garak(site)))
+        return "Test_Persona"
     if name == "template":
         path = tmp_path / "test_persona.yaml"
         path.write_text(template_yaml("test_persona", TEMPLATES["test_persona"]))

