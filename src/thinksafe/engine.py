@@ -20,6 +20,7 @@ from thinksafe import registry
 from thinksafe.attacks import (
     Attack,
     AttackContext,
+    attack_sources,
     build_attack,
     check_target_abilities,
     prepare_attacks,
@@ -312,6 +313,11 @@ class Runner:
             "provenance": self.provenance,
             "samples": n_samples,
             "attacks": list(self.spec.attacks),
+            **(
+                {"attack_sources": sources}
+                if (sources := attack_sources(self.attacks or []))
+                else {}
+            ),
             "judges": [j.spec for j in judges],
             "judge_identities": [j.identity() for j in judges],
             "generation": self.spec.generation.to_dict(),

@@ -61,10 +61,12 @@ def test_prefill_after_the_models_own_trace(models: dict[str, Path]) -> None:
 
 
 def test_prefill_with_zerothink_on_a_model_that_never_closes(models: dict[str, Path]) -> None:
-    c = complete(
-        models["rambler"], "prefill", GenerationConfig(max_tokens=8, think_mode="zerothink")
-    )
+    config = GenerationConfig(max_tokens=8, think_mode="zerothink")
+    c = complete(models["rambler"], "prefill", config)
     assert c.answer.startswith(DEFAULT_PREFILL)
+    # The forced text counts as prompt: it was given, not generated.
+    plain = complete(models["rambler"], "none", config)
+    assert c.usage.prompt_tokens > plain.usage.prompt_tokens
     assert (c.reasoning, c.reasoning_kind, c.finish_reason) == ("", "absent", "length")
 
 

@@ -129,6 +129,9 @@ def test_a_run_stores_each_attempts_template_provenance(pyrit: Path, tmp_path: P
     with Store(tmp_path / "s.db") as store:
         result = asyncio.run(Runner(spec, store).run())
         stored = store.load_results(result.run_id)
+        run = store.get_run(result.run_id)
+    assert run is not None
+    assert run.spec["attack_sources"]["pyrit-template:test_persona"]["version"] == "0.0.7"
     assert len(stored) == 2
     for r in stored:
         assert r.attempt.attack_args["template"]["version"] == "0.0.7"

@@ -52,6 +52,20 @@ class PreparedAttack(Protocol):
     async def prepare(self, samples: Sequence[Sample], context: AttackContext) -> None: ...
 
 
+@runtime_checkable
+class HasProvenance(Protocol):
+    """An optional ability of an attack: it says where its text came from (a template's
+    package, version, file, SHA-256 and licence), for the run's record."""
+
+    @property
+    def provenance(self) -> Mapping[str, Any]: ...
+
+
+def attack_sources(attacks: Sequence[Attack]) -> dict[str, dict[str, Any]]:
+    """Spec -> provenance, for the attacks that declare one."""
+    return {a.spec: dict(a.provenance) for a in attacks if isinstance(a, HasProvenance)}
+
+
 async def prepare_attacks(
     attacks: Sequence[Attack], samples: Sequence[Sample], context: AttackContext
 ) -> None:

@@ -248,6 +248,10 @@ class Templated:
     spec: str
     template: Template
 
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return dict(self.template.provenance)
+
     def apply(self, sample: Sample) -> list[Attempt]:
         return [
             Attempt(

@@ -392,7 +392,8 @@ class TemplateEngine:
                 out[i] = exc
                 continue
             runs.append(run)
-            slots.append((i, len(self.encode(prompt))))
+            # A forced reply is part of what the model was given.
+            slots.append((i, len(self.encode(prompt if prefill is None else run.base))))
         if runs:
             run_steps(runs, lambda steps: self.run_steps(steps, config))
         for run, (i, prompt_tokens) in zip(runs, slots):
