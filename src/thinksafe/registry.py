@@ -182,6 +182,8 @@ attacks = Registry(
         "many-shot": "thinksafe.attacks.manyshot",
         "past-tense": "thinksafe.attacks.rewrite",
         "translate": "thinksafe.attacks.rewrite",
+        "hcot": "thinksafe.attacks.rewrite",
+        "hcot-prefill": "thinksafe.attacks.rewrite",
         "pyrit-template": "thinksafe.attacks.templates",
         "template": "thinksafe.attacks.templates",
         "garak-dan": "thinksafe.attacks.templates",

@@ -126,7 +126,12 @@ def test_attack_none_passes_the_sample_through() -> None:
 
 
 # Attacks that need arguments to be built at all, with the ones the contract uses.
-REQUIRED_ARGS = {"past-tense": "attacker=mock/complier", "translate": "Zulu,attacker=mock/complier"}
+REQUIRED_ARGS = {
+    "past-tense": "attacker=mock/complier",
+    "translate": "Zulu,attacker=mock/complier",
+    "hcot": "attacker=mock/complier",
+    "hcot-prefill": "attacker=mock/complier",
+}
 
 
 def _template_arg(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str | None:
