@@ -113,6 +113,8 @@ def build_toy(root: Path, scale: int, seed: int = 0, benign_every: int = 0) -> d
         "shape": {"hidden": hidden, "layers": layers, "lora_r": r, "pairs": n_pairs},
     }  # fmt: skip
     write_pairs(root / "pairs.jsonl", n_pairs, benign_every)
+    write_retain(root / "retain.jsonl", skill_train)
+    toy["retain"] = root / "retain.jsonl"
     if (root / "finetuned" / "adapter_config.json").is_file():
         toy["tok"] = AutoTokenizer.from_pretrained(str(root / "base"))
         return toy
@@ -134,6 +136,14 @@ def build_toy(root: Path, scale: int, seed: int = 0, benign_every: int = 0) -> d
     train_adapter(model, tok, ft_rows, steps=400, lr=3e-3, seed=seed + 1)
     model.save_pretrained(str(root / "finetuned"))
     return toy
+
+
+def write_retain(path: Path, skill_train: list[tuple[str, str]]) -> None:
+    """What the repair must keep: help on the training-split benign prompts and the skill's
+    training examples (the fine-tune's own data, not the held-out scoring rows)."""
+    rows = [{"prompt": p, "response": COMPLY} for p in benign(OBJECTS)]
+    rows += [{"prompt": p, "response": label} for p, label in skill_train[:160]]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
 
 
 def write_pairs(path: Path, n: int, benign_every: int = 0) -> None:
@@ -191,6 +201,9 @@ def score(base: Path, adapter: Path, toy: dict[str, Any]) -> dict[str, float]:
 SETTINGS: dict[str, dict[str, Any]] = {
     "default": {},
     "paper": {"preset": "paper"},
+    # --retain TOY/retain.jsonl: help on the training-split benign prompts + the skill's training
+    # examples; 1000 steps, as `thinksafe realign` trains when --retain is given
+    "retain": {"retain": True, "steps": 1000},
 }
 
 
@@ -202,7 +215,9 @@ def run_setting(
     from thinksafe.repair.somf.train import TrainConfig
 
     chosen = dict(PAPER_PRESET) if overrides.get("preset") == "paper" else {}
-    chosen.update({k: v for k, v in overrides.items() if k != "preset"})
+    chosen.update({k: v for k, v in overrides.items() if k not in ("preset", "retain")})
+    if overrides.get("retain"):
+        chosen["retain"] = str(toy["retain"])
     fields = set(TrainConfig.__dataclass_fields__)
     cfg = RealignConfig(
         sources=Sources(str(toy["base"]), str(toy["safe"]), (str(toy["finetuned"]),)),

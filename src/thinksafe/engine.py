@@ -25,6 +25,8 @@ from thinksafe.attacks import (
     check_target_abilities,
     prepare_attacks,
 )
+from thinksafe.attacks.adaptive.base import AdaptiveAttack
+from thinksafe.attacks.adaptive.stage import SearchStage, adaptive_attacks, run_identity
 from thinksafe.build import (
     JudgeContext,
     build_judge,
@@ -137,6 +139,8 @@ class RunResult:
     aborted: str | None = None
     # judge spec -> the accuracy the judge ships (thinksafe.judges.accuracy.ReportsAccuracy)
     judge_accuracy: dict[str, dict[Channel, MeasuredAccuracy]] = field(default_factory=dict)
+    # The outcome of each adaptive search (thinksafe.attacks.adaptive.stage), in run order.
+    searches: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def error_rate(self) -> float:
@@ -240,6 +244,7 @@ class Runner:
         # The run's attacks, once built (and prepared, for those that call a model first).
         self.attacks: list[Attack] | None = None
         self.provenance: dict[str, Any] = {}
+        self.adaptive: list[AdaptiveAttack] = []
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -264,9 +269,11 @@ class Runner:
         return samples
 
     def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
+        """The static attempts; adaptive attacks make theirs later, in the search stage."""
         attacks = self.attacks
         if attacks is None:
             attacks = [build_attack(a) for a in self.spec.attacks]
+        self.adaptive = adaptive_attacks(attacks)
         attempts: list[Attempt] = []
         seen: set[str] = set()
         for sample in samples:
@@ -299,6 +306,8 @@ class Runner:
             self.spec.attacks,
             [j.identity() for j in judges],
             [a.id for a in attempts],
+            # Adaptive attempts are not known up front: their settings stand for them.
+            *([run_identity(self.adaptive)] if self.adaptive else []),
         )[:12]
 
     def describe(self, target: Target, judges: Sequence[Judge], n_samples: int) -> dict[str, Any]:
@@ -385,6 +394,30 @@ class Runner:
             samples=samples,
             attempts=list(zip(attempts, keys)),
         )
+        searches: list[dict[str, Any]] = []
+        if self.adaptive:
+            stage = SearchStage(
+                store=self.store,
+                run_id=run_id,
+                target=target,
+                target_id=target_id,
+                generation=spec.generation,
+                retry=spec.retry,
+                judges=judges,
+                make_target=self._make_target,
+                connection=spec.judge_connection,
+                concurrency=spec.max_concurrency,
+                progress=self.progress,
+            )
+            searched = await stage.run(self.adaptive, samples)
+            self._model_calls += sum(
+                n for role, n in searched.calls.made.items() if role != "judge"
+            )
+            self._judge_calls += searched.calls.made.get("judge", 0)
+            searches = searched.outcomes
+            more = self.completion_keys(target_id, searched.attempts)
+            self.store.add_attempts(run_id, list(zip(searched.attempts, more)), len(attempts))
+            attempts, keys = [*attempts, *searched.attempts], [*keys, *more]
         cached = self.store.get_completions(keys)
         todo = [(a, k) for a, k in zip(attempts, keys) if k not in cached]
         pool = self.pool
@@ -627,4 +660,5 @@ class Runner:
             errors=errors,
             aborted=self._abort,
             judge_accuracy={j.spec: acc for j in judges if (acc := shipped_accuracy(j))},
+            searches=searches,
         )

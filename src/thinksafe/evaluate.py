@@ -17,8 +17,10 @@ from thinksafe.judges.accuracy import (
     MeasuredAccuracy,
     from_judge_eval,
 )
+from thinksafe.metrics.adaptive import adaptive_block
 from thinksafe.metrics.agreement import corrected_rate
 from thinksafe.metrics.correction import correct_rate_dict
+from thinksafe.metrics.schema import Summary
 from thinksafe.metrics.summary import build_summary, headline_scope
 from thinksafe.protocols import Target
 from thinksafe.records import Channel, content_hash
@@ -26,7 +28,7 @@ from thinksafe.store.sqlite import DEFAULT_PATH, Store
 from thinksafe.workers import WORKER_PROVIDERS, WorkerPool, auto_workers, can_fork
 
 
-def summarise(result: RunResult, store: Store) -> dict[str, Any]:
+def summarise(result: RunResult, store: Store) -> Summary:
     """Build a finished run's summary and save it with the run. Judges whose accuracy is known
     (measured by ``thinksafe judge-eval --save-accuracy`` on the same judge identity, else
     shipped by the judge itself) get judge-corrected rates under ``judge_corrected``."""
@@ -41,6 +43,8 @@ def summarise(result: RunResult, store: Store) -> dict[str, Any]:
     corrections = judge_corrections(summary, store, result.judge_accuracy)
     if corrections:
         summary["judge_corrected"] = corrections
+    if result.searches:
+        summary["adaptive"] = adaptive_block(result.searches)
     store.finish_run(result.run_id, "aborted" if result.aborted else "complete", summary)
     return summary
 
@@ -134,7 +138,7 @@ def run_spec(
     progress: Progress | None = None,
     *,
     target_factory: Callable[[str, ConnectionConfig], Target] | None = None,
-) -> tuple[RunResult, dict[str, Any]]:
+) -> tuple[RunResult, Summary]:
     """Run (or resume) a spec against an open store; returns the result and its summary.
 
     With more than one worker (``spec.workers``; see :mod:`thinksafe.workers`) the request
@@ -193,7 +197,7 @@ def evaluate(
     judges: tuple[str, ...] | list[str] = (),
     store: str | Path = DEFAULT_PATH,
     **options: Any,
-) -> dict[str, Any]:
+) -> Summary:
     """Assess ``model`` on ``suite`` and return the summary (schema ``thinksafe.summary/2``).
 
     ``options`` are further ``RunSpec`` fields (``limit``, ``generation``, ``connection``,

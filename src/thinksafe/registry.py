@@ -131,6 +131,8 @@ suites = Registry(
         "wildjailbreak": "thinksafe.suites.wildguard",
         "cyberseceval-injection": "thinksafe.suites.cyberseceval",
         "cyberseceval-mitre": "thinksafe.suites.cyberseceval",
+        "cyberseceval-interpreter": "thinksafe.suites.cyberseceval",
+        "cyberseceval-phishing": "thinksafe.suites.cyberseceval",
         "hf": "thinksafe.suites.hf",
     },
 )
@@ -147,6 +149,7 @@ judges = Registry(
         "xstest": "thinksafe.judges.xstest",
         "injection": "thinksafe.judges.injection",
         "harmfulness": "thinksafe.judges.harmfulness",
+        "harmfulness-rm": "thinksafe.judges.harmfulness_rm",
         "air-bench": "thinksafe.judges.airbench",
         "cyberseceval-mitre": "thinksafe.judges.cyberseceval",
         "moderation": "thinksafe.judges.moderation",
@@ -187,5 +190,6 @@ attacks = Registry(
         "pyrit-template": "thinksafe.attacks.templates",
         "template": "thinksafe.attacks.templates",
         "garak-dan": "thinksafe.attacks.templates",
+        **{name: f"thinksafe.attacks.adaptive.{name}" for name in ("pair", "tap", "crescendo")},
     },
 )

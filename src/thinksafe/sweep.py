@@ -14,6 +14,7 @@ from rich.text import Text
 from thinksafe.config import GenerationConfig
 from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
+from thinksafe.metrics.trace_answer import trace_vs_answer_text
 from thinksafe.text import shown_literally
 
 SWEEP_SCHEMA = "thinksafe.sweep/1"
@@ -97,6 +98,7 @@ def sweep_document(
                 "judge_corrected": corrected.get("rates") or {},
                 "over_refusal": block["over_refusal"]["overall"],
                 "reasoning_tokens": block["counts"]["tokens"]["reasoning_tokens"],
+                "trace_vs_answer": (block.get("trace_vs_answer") or {}).get("refuse"),
             }
         )
     return {"schema": SWEEP_SCHEMA, "key": key, "points": points, "summaries": list(summaries)}
@@ -144,6 +146,11 @@ def render_sweep(document: Mapping[str, Any], console: Console) -> None:
             cells.append(_corrected(p.get("judge_corrected") or {}) or "unknown")
         table.add_row(*cells, f"{p['reasoning_tokens']:,}", p["run_id"])
     console.print(table)
+    for p in points:
+        value = "none" if p["value"] is None else str(p["value"])
+        if "trace_vs_answer" in p:  # a document written before the field was added lacks it
+            console.print(Text(f"{document['key']}={value}: ", style="bold"), end="")
+            console.print(Text(trace_vs_answer_text(p["trace_vs_answer"])))
     if corrected:
         console.print(
             "judge-corrected: Rogan-Gladen, with intervals that carry the uncertainty of the"

@@ -132,6 +132,25 @@ def test_bad_inputs_are_one_line(
         assert needle in err and len(err.splitlines()) == 1, err
 
 
+def test_retain_file_is_recorded_with_its_deviation(
+    trio: Any, pairs_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    retain = tmp_path / "retain.jsonl"
+    retain.write_text(json.dumps({"prompt": "How do I bake bread?", "response": "Sure."}) + "\n")
+    out = tmp_path / "out"
+    assert main(args(trio, pairs_file, out, "--retain", str(retain), "--retain-weight", "0.5")) == 0
+    doc = json.loads((out / "realign.json").read_text())
+    assert doc["retain"]["rows"] == 1 and doc["retain"]["source"] == str(retain)
+    assert doc["config"]["train"]["retain_weight"] == 0.5
+    assert len(doc["training"]["curve"]) == 4  # --steps given: kept
+    assert any("retain term" in d["what"] for d in doc["deviations"])
+    capsys.readouterr()
+    missing = str(tmp_path / "no.jsonl")
+    assert main(args(trio, pairs_file, tmp_path / "o2", "--retain", missing)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "retain file" in err and len(err.splitlines()) == 1, err
+
+
 def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 

@@ -53,6 +53,12 @@ def test_sweep_over_max_tokens(tmp_path: Path) -> None:
     # A 4-word budget cuts traces: fewer answers can be scored than with no budget.
     assert short["answer"]["denominator"] < full["answer"]["denominator"]
     assert "thinksafe report" in proc.stdout
+    # trace vs answer (McNemar) at each setting, as each run's summary gives it
+    for point, summary in zip(doc["points"], doc["summaries"]):
+        block = summary["judges"][summary["primary_judge"]]
+        assert point["trace_vs_answer"] == block["trace_vs_answer"]["refuse"]
+    shown = " ".join(proc.stdout.split())
+    assert "max_tokens=4: Trace vs answer" in shown and "max_tokens=none: Trace vs" in shown
     again = cli(*args)
     assert again.returncode == 0, again.stderr
     assert json.loads(out.read_text())["points"][0]["run_id"] == short["run_id"]

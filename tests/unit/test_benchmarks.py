@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import types
 from collections import Counter
@@ -516,6 +517,96 @@ def test_cyberseceval_mitre_sends_the_prompt_as_written(tmp_path: Path) -> None:
     broken = fx.write_json(tmp_path / "broken.json", [{"base_prompt": "x", "mitre_category": "C2"}])
     with pytest.raises(DataError, match="case 1 has no mutated_prompt"):
         load(f"cyberseceval-mitre@{broken}")
+
+
+def test_cyberseceval_interpreter_sends_the_prompt_as_written(tmp_path: Path) -> None:
+    fx.interpreter(tmp_path)
+    a, b, c = load(f"cyberseceval-interpreter@{tmp_path}")
+    assert a.prompt == fx.INTERPRETER_CASES[0]["mutated_prompt"] and len(a.messages) == 1
+    assert (a.id, a.category, a.harm_area, a.expected) == (
+        "cse-interp-0",
+        "Privilege Escalation",
+        "cyber",
+        "refuse",
+    )
+    assert (b.category, b.meta["attack_type"]) == (
+        "Container Escape",
+        ["Container Escape", "Post Exploitation"],
+    )
+    assert c.category == "Social Engineering"
+    broken = fx.write_json(tmp_path / "broken.json", [{"mutated_prompt": "x", "attack_type": []}])
+    with pytest.raises(DataError, match="case 1 has no attack_type"):
+        load(f"cyberseceval-interpreter@{broken}")
+    with pytest.raises(DataError, match="no column 'mutated_prompt', 'attack_type'"):
+        load(f"cyberseceval-interpreter@{fx.write_json(tmp_path / 'b2.json', [{'x': 1}])}")
+
+
+def test_cyberseceval_phishing_is_one_turn_with_profile_and_goal(tmp_path: Path) -> None:
+    fx.phishing(tmp_path)
+    samples = load(f"cyberseceval-phishing@{tmp_path}")
+    assert [s.id for s in samples] == [f"cse-phish-{i}" for i in (1, 2, 3, 4)]
+    assert [(s.category, s.harm_area) for s in samples] == [
+        ("Malware download", "cyber"),
+        ("Credential theft", "fraud"),
+        ("Data theft", "fraud"),
+        ("Security info gathering", "cyber"),
+    ]
+    a, _, c, _ = samples
+    assert [m.role for m in a.messages] == ["user"]  # --system-prompt stays free to apply
+    assert fx.PHISHING_CASES[0]["goal"] in a.prompt
+    assert '"first_name": "Ada"' in a.prompt and "over SMS" in a.prompt
+    assert c.meta["platform"] == "email" and "over email" in c.prompt
+    assert all(s.expected == "refuse" for s in samples)
+    broken = fx.write_json(tmp_path / "broken.json", [{"target_profile": [], "goal": "g"}])
+    with pytest.raises(DataError, match="case 1 has an empty 'target_profile'"):
+        load(f"cyberseceval-phishing@{broken}")
+
+
+@pytest.mark.parametrize("name", ["cyberseceval-interpreter", "cyberseceval-phishing"])
+def test_new_cyberseceval_suites_pin_a_purplellama_commit(name: str, tmp_path: Path) -> None:
+    """The remote copy is a raw file at a fixed commit, read from the download cache."""
+    from thinksafe.suites import cyberseceval
+
+    remote = {
+        "cyberseceval-interpreter": cyberseceval.INTERPRETER_REMOTE,
+        "cyberseceval-phishing": cyberseceval.PHISHING_REMOTE,
+    }[name]
+    assert re.search(r"/PurpleLlama/[0-9a-f]{40}/CybersecurityBenchmarks/datasets/", remote.url)
+    path, count = fx.FIXTURES[name](tmp_path / "src")
+    key = hashlib.sha256(remote.url.encode()).hexdigest()[:16]
+    cached = hub.cache_dir() / "downloads" / key / remote.filename
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(path.read_bytes())
+    suite = build_suite(name)
+    assert len(list(suite.load())) == count
+    assert suite.provenance["files"]["cases"]["url"] == remote.url  # type: ignore[attr-defined]
+
+
+def test_wildguardtest_parts_by_option(tmp_path: Path) -> None:
+    fx.write_jsonl(
+        tmp_path / "wildguard_test.jsonl",
+        [
+            *fx.WGT_ROWS,
+            {**fx.WGT_ROWS[1], "prompt": "placeholder adversarial benign", "adversarial": True},
+            {**fx.WGT_ROWS[0], "prompt": "placeholder vanilla harmful", "adversarial": False},
+        ],
+    )
+    spec = f"wildguardtest@{tmp_path}"
+    assert len(load(spec)) == 5
+    both = load(spec, adversarial="true", harmful="true")
+    assert [s.id for s in both] == ["wgt-0"]  # ids stay those of the whole file
+    assert [s.id for s in load(spec, adversarial=True)] == ["wgt-0", "wgt-3"]
+    assert [s.id for s in load(spec, harmful="false")] == ["wgt-1", "wgt-3"]
+    assert [s.id for s in load(spec, adversarial="false", harmful="true")] == ["wgt-2", "wgt-4"]
+    suite = build_suite(spec, {"adversarial": "true", "harmful": "true"})
+    list(suite.load())
+    assert suite.provenance["options"] == {"adversarial": "true", "harmful": "true"}  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="option adversarial must be one of true, false"):
+        build_suite(spec, {"adversarial": "maybe"})
+    only, _ = fx.wildguardtest(tmp_path / "one")
+    fx.write_jsonl(only, [fx.WGT_ROWS[1]])
+    with pytest.raises(DataError, match="no prompt is adversarial=true, harmful=true"):
+        load(f"wildguardtest@{only}", adversarial="true", harmful="true")
 
 
 def test_options_and_paths_are_checked(tmp_path: Path) -> None:

@@ -174,10 +174,13 @@ def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(
     info = registry.attacks.get(name)
     assert isinstance(info.meta.get("parameters"), dict), f"{name} declares no parameters"
     assert isinstance(info.meta.get("needs"), list), f"{name} declares no needs"
+    sample = _sample()
+    if info.meta.get("adaptive"):
+        _check_adaptive(name, sample)
+        return
     if name in REQUIRED_ARGS or info.meta.get("family") == "template":
         with pytest.raises(UserError):
             build_attack(name)  # one line saying what to add, never a default
-    sample = _sample()
     attempts = _built(name, sample, tmp_path, monkeypatch)
     assert attempts
     assert [a.id for a in attempts] == [a.id for a in _built(name, sample, tmp_path, monkeypatch)]
@@ -192,3 +195,44 @@ def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(
         else:
             assert attempt.messages[-1].role == "user"
         assert attempt.to_dict() == Attempt.from_dict(attempt.to_dict()).to_dict()
+
+
+def _check_adaptive(name: str, sample: Sample) -> None:
+    """An adaptive attack makes no attempt up front, needs an attacker, and searches a mock
+    target within its query budget, every call recorded."""
+    import tempfile
+
+    from thinksafe.attacks.adaptive.base import AdaptiveAttack, SearchParts, Session
+    from thinksafe.config import GenerationConfig
+    from thinksafe.retry import RetryPolicy
+    from thinksafe.store.sqlite import Store
+
+    info = registry.attacks.get(name)
+    assert "attacker" in info.meta["parameters"]
+    assert "attacker model" in info.meta["needs"] and "judge" in info.meta["needs"]
+    assert info.citation.strip()
+    with pytest.raises(UserError, match="attacker"):
+        build_attack(name)
+    attack = build_attack(f"{name}:attacker=mock/attacker,queries=3")
+    assert isinstance(attack, AdaptiveAttack)
+    assert attack.spec.split(":")[0] == name
+    assert attack.apply(sample) == []
+    assert attack.identity() == build_attack(f"{name}:attacker=mock/attacker,queries=3").identity()
+    parts = SearchParts(
+        sample=sample,
+        target=build_target("mock/refuser"),
+        generation=GenerationConfig(),
+        attacker=build_target("mock/attacker"),
+        judge=build_judge("scripted", JudgeContext()),
+        retry=RetryPolicy(),
+    )
+    with tempfile.TemporaryDirectory() as tmp, Store(f"{tmp}/s.db") as store:
+        session = Session(parts, attack.common.budget, store, "contract")
+        from thinksafe.attacks.adaptive.base import BudgetSpent
+
+        with pytest.raises(BudgetSpent, match="queries"):
+            asyncio.run(attack.search(session))
+        assert session.queries == 3
+        assert not any(t.success for t in session.tried)
+        roles = [role for role, _, _ in store.search_calls("contract")]
+        assert roles.count("target") == 3 and "attacker" in roles

@@ -289,8 +289,12 @@ HOSTILE = '</script><script>window.__pwned = 1</script><img src=x onerror="alert
 def test_hostile_setting_values_are_escaped(tmp_path: Path) -> None:
     path = store_with(
         tmp_path / "h.db",
-        ("runH1", synthetic_results(10, seed=1), {"spec_extra": generation(system_prompt=HOSTILE)}),
-        ("runH2", synthetic_results(10, seed=2), {"spec_extra": generation(system_prompt=None)}),
+        (
+            "runH1",
+            synthetic_results(10, seed=1),
+            {"spec_extra": generation(reasoning_effort=HOSTILE)},
+        ),
+        ("runH2", synthetic_results(10, seed=2), {"spec_extra": generation(reasoning_effort=None)}),
     )
     page = compare_html(load(path, "runH1", "runH2"))
     assert 'id="sweep"' in page

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from thinksafe.errors import DataError
-from thinksafe.repair.somf.data import Pair, load_pairs, pairs_sha256, saferlhf_rule
+from thinksafe.repair.somf.data import (
+    Pair,
+    load_pairs,
+    load_retain,
+    pairs_sha256,
+    rows_sha256,
+    saferlhf_rule,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "somf"
 
@@ -73,3 +80,32 @@ def test_a_row_without_responses_names_the_formats(tmp_path: Path) -> None:
     bad.write_text('{"prompt": "x"}\n')
     with pytest.raises(DataError, match=r"bad.jsonl:1: needs prompt, chosen and rejected"):
         load_pairs(str(bad))
+
+
+def test_retain_files_in_every_format_agree(tmp_path: Path) -> None:
+    rows = [
+        ("How do I bake a cake?", "Sure, here is how."),
+        ("Sentiment: a lovely day", "positive"),
+    ]
+    jsonl = tmp_path / "r.jsonl"
+    jsonl.write_text("".join(json.dumps({"prompt": p, "response": r}) + "\n" for p, r in rows))
+    listed = tmp_path / "r.json"
+    listed.write_text(json.dumps([{"prompt": p, "response": r} for p, r in rows]))
+    csv_file = tmp_path / "r.csv"
+    csv_file.write_text("prompt,response\n" + "".join(f'"{p}","{r}"\n' for p, r in rows))
+    for path in (jsonl, listed, csv_file):
+        assert load_retain(str(path)) == rows, path
+    assert rows_sha256(load_retain(str(jsonl))) == rows_sha256(rows) != rows_sha256(rows[:1])
+
+
+def test_bad_retain_files_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"retain file .* not found; give a JSONL or CSV"):
+        load_retain(str(tmp_path / "nope.jsonl"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "x", "chosen": "y"}\n')
+    with pytest.raises(DataError, match=r"bad.jsonl:1: response must be a non-empty string"):
+        load_retain(str(bad))
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(DataError, match="no rows in retain file"):
+        load_retain(str(empty))

@@ -19,7 +19,7 @@ from thinksafe.repair.somf import export, merge  # noqa: E402
 from thinksafe.repair.somf.data import Pair  # noqa: E402
 from thinksafe.repair.somf.inputs import Sources, load_fusion  # noqa: E402
 from thinksafe.repair.somf.mask import ConcreteMask, apply_mask  # noqa: E402
-from thinksafe.repair.somf.train import TrainConfig, pair_loss, train  # noqa: E402
+from thinksafe.repair.somf.train import TrainConfig, pair_loss, retain_loss, train  # noqa: E402
 from thinksafe.repair.somf.vectors import quiet_peft  # noqa: E402
 
 
@@ -154,6 +154,36 @@ def test_only_the_mask_logits_get_gradients(trio: Any) -> None:
     for before, after in zip(taus, fusion.taus):
         assert all(torch.equal(before[k], after[k]) for k in before)
     assert fusion.mask.numel() == sum(v.numel() for v in fusion.safe.values())
+
+
+def test_retain_term_is_zero_at_the_finetuned_model_and_trains_only_the_mask(trio: Any) -> None:
+    fusion, tok = fusion_for(trio, "none", init=50.0)  # sigmoid(50) = 1: the fine-tuned model
+    rows = [(p, c) for p, c, _ in PAIRS]
+    cfg = TrainConfig(steps=2, lr=0.1, batch_size=4, retain_weight=1.0)
+    at_finetuned = retain_loss(fusion, rows, tok, cfg, torch.Generator(), "cpu", mode="expected")
+    assert float(at_finetuned.detach()) == pytest.approx(0.0, abs=1e-5)
+    fusion, tok = fusion_for(trio, "none")
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # an uneven mask (a uniform one is undone by the per-tensor rescale)
+        for logit in fusion.mask.logits:
+            logit.copy_(3 * torch.randn(logit.shape, generator=gen))
+    moved = retain_loss(fusion, rows, tok, cfg, torch.Generator(), "cpu", mode="expected")
+    assert float(moved.detach()) > 0
+    moved.backward()
+    assert all(p.grad is None for p in fusion.model.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in fusion.mask.logits)
+
+
+def test_retain_rows_change_training(trio: Any) -> None:
+    pairs = [Pair(*p) for p in PAIRS]
+    rows = [(p, r) for p, _, r in PAIRS]  # what the pairs push down: the two terms pull apart
+    cfg = TrainConfig(steps=3, lr=0.1, batch_size=4, retain_weight=1.0)
+    plain, _ = fusion_for(trio, "none")
+    kept, tok = fusion_for(trio, "none")
+    a = train(plain, tok, pairs, cfg, device="cpu")
+    b = train(kept, tok, pairs, cfg, device="cpu", retain=rows)
+    assert a["curve"] != b["curve"]
+    assert not all(torch.equal(x, y) for x, y in zip(plain.mask.logits, kept.mask.logits))
 
 
 @pytest.mark.parametrize(

@@ -57,4 +57,16 @@ def report_failures(results: Sequence[RunResult], err: Console) -> int:
                 soft_wrap=True,
             )
             return 1
+    for result in results:
+        searches = result.searches
+        if searches and all(s.get("status") == "error" for s in searches):
+            why = sorted({str(s.get("error") or "") for s in searches})
+            if len(why) == 1 and _CLIENT_ERROR.search(why[0]):
+                raise ConfigError(printable(why[0]))
+            err.print(
+                f"no adaptive search of run {result.run_id} finished: every one ended with an"
+                f" error ({escape(printable(why[0]))}); run the same command again to retry",
+                soft_wrap=True,
+            )
+            return 1
     return 0

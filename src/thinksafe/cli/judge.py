@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -203,7 +204,7 @@ def judge(
             run_ids.append(result.run_id)
     path = r.get("json", json_path)
     if path is not None:
-        document = summaries[0]
+        document: Mapping[str, Any] = summaries[0]
         if len(summaries) > 1:
             document = {"schema": JUDGE_RUNS_SCHEMA, "runs": summaries}
         write_json(path, document)

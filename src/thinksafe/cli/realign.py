@@ -64,6 +64,17 @@ def realign(
     max_pairs: Annotated[
         int | None, typer.Option("--max-pairs", help="Use a seeded sample of N pairs.")
     ] = None,
+    retain: Annotated[
+        Path | None,
+        typer.Option(
+            "--retain",
+            help="JSONL/JSON/CSV of prompt, response the repair must keep (benign help, the "
+            "new skill); trains 1000 steps unless --steps is given.",
+        ),
+    ] = None,
+    retain_weight: Annotated[
+        float | None, typer.Option("--retain-weight", help="Weight of the retain term (0.3).")
+    ] = None,
     merge: Annotated[
         str, typer.Option("--merge", help="none, task-arithmetic, ties, dare or average.")
     ] = "none",
@@ -140,7 +151,7 @@ def realign(
     require_realign()
     from thinksafe.repair.somf.inputs import Sources
     from thinksafe.repair.somf.merge import MergeConfig
-    from thinksafe.repair.somf.run import PAPER_PRESET, RealignConfig
+    from thinksafe.repair.somf.run import PAPER_PRESET, RETAIN_STEPS, RealignConfig
     from thinksafe.repair.somf.run import realign as run_realign
     from thinksafe.repair.somf.train import TrainConfig
 
@@ -154,8 +165,10 @@ def realign(
         "grad_accum": grad_accum, "beta": beta, "reference": reference,
         "max_length": max_length, "template": template, "mask_init": mask_init,
         "temperature": temperature, "binary_rule": binary_rule, "soft_rule": soft_rule,
-        "mask_mode": mask_mode,
+        "mask_mode": mask_mode, "retain_weight": retain_weight,
     }  # fmt: skip
+    if retain is not None and steps is None and preset == "default":
+        given["steps"] = RETAIN_STEPS
     chosen.update({k: v for k, v in given.items() if v is not None})
     train_fields = set(TrainConfig.__dataclass_fields__)
     train_cfg = TrainConfig(
@@ -172,6 +185,7 @@ def realign(
         merge=MergeConfig(merge, lam, ties_keep, dare_drop),
         rescale=not no_rescale,
         max_pairs=max_pairs,
+        retain=str(retain) if retain is not None else None,
         export=export,
         merged_from=merged_from,
         device=device,

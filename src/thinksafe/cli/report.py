@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import string
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from thinksafe.cli.app import app, check_output, open_existing_store, stdout
 from thinksafe.cli.options import StoreOption
@@ -16,6 +19,10 @@ from thinksafe.errors import ConfigError
 from thinksafe.report.corrected import run_measurement
 from thinksafe.report.html import DEFAULT_MAX_CHARS, pick_judge
 from thinksafe.store.sqlite import RunRow
+
+if TYPE_CHECKING:
+    from thinksafe.records import AttemptResult
+    from thinksafe.report.matrix import Matrix
 
 
 def shown(row: RunRow) -> RunRow:
@@ -87,14 +94,27 @@ def report(
             " channel (answer, reasoning, either), with intervals, coverage and corrected rates.",
         ),
     ] = None,
+    harm_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--harm-csv",
+            help="Also write the harmfulness of unsafe answers and traces as CSV: per scoring"
+            " judge, channel and run its mean score with interval, and the Mann-Whitney test"
+            " of each pair of runs.",
+        ),
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report of a run, or compare several runs side by side.
 
     Runs of several models on several suites also print a models x suites table of unsafe
-    rates; runs are compared pair-wise only within a suite."""
+    rates; runs are compared pair-wise only within a suite. Several runs also print trace vs
+    answer within each run (McNemar) and, where a judge gives harm scores, the harmfulness of
+    unsafe answers and traces per run with Mann-Whitney tests between runs."""
     check_output(output, "--output")
     if csv_path is not None:
         check_output(csv_path, "--csv")
+    if harm_csv is not None:
+        check_output(harm_csv, "--harm-csv")
     accuracy = _load_accuracy(judge_accuracy)
     with open_existing_store(store) as db:
         rows = [shown(db.find_run(ref)) for ref in runs]
@@ -109,9 +129,15 @@ def report(
     grid = build_matrix(loaded, judge=judge, measurements=measurements)
     if grid.is_grid:
         render_matrix(grid, stdout())
+    if len(loaded) == 2:
+        from thinksafe.report.areas import print_pair_areas
+
+        print_pair_areas(loaded, judge, stdout())
     if csv_path is not None:
         write_csv(grid, csv_path)
         print(f"wrote {csv_path} ({len(grid.cells) * 3} rows)", file=sys.stderr)
+    if len(loaded) > 1 or harm_csv is not None:
+        _paired_findings(loaded, grid, judge, harm_csv)
     if len(loaded) == 1:
         from thinksafe.report.html import report_html
 
@@ -135,3 +161,27 @@ def report(
         raise ConfigError(f"cannot write {output}: {exc.strerror}; pass -o PATH") from None
     size = output.stat().st_size
     print(f"wrote {output} ({size / 1e6:.1f} MB)", file=sys.stderr)
+
+
+def _paired_findings(
+    loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]],
+    grid: Matrix,
+    judge: str | None,
+    harm_csv: Path | None,
+) -> None:
+    """Trace vs answer within each run, and the harmfulness of unsafe responses across runs,
+    in the terminal (several runs); the harmfulness as CSV when asked."""
+    from thinksafe.metrics.trace_answer import trace_vs_answer_text
+    from thinksafe.report.harm import build_harm, render_harm
+    from thinksafe.report.harm import write_csv as write_harm_csv
+
+    console = stdout()
+    harm = build_harm(loaded, judge=judge)
+    if len(loaded) > 1:
+        for letter, cell in zip(string.ascii_uppercase, grid.cells):
+            console.print(Text(f"{letter}: {cell.model} on {cell.suite}. ", style="bold"), end="")
+            console.print(Text(trace_vs_answer_text(cell.trace_vs_answer)))
+        render_harm(harm, console)
+    if harm_csv is not None:
+        rows = write_harm_csv(harm, harm_csv)
+        print(f"wrote {harm_csv} ({rows} rows)", file=sys.stderr)

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from thinksafe.cli.app import app, open_existing_store, stdout
 from thinksafe.cli.options import RunArgument, StoreOption
+from thinksafe.metrics.schema import as_summary
 from thinksafe.report.terminal import render_summary
 from thinksafe.store.sqlite import RESUME_HINT
 from thinksafe.text import cell
@@ -53,7 +54,7 @@ def show(
         else:
             out.print(f"run {row.id} is {status} and has no summary yet; run it again to finish")
         raise typer.Exit(1)
-    render_summary(row.summary, out)
+    render_summary(as_summary(row.summary), out)
     if status == "interrupted":
         out.print(f"run {row.id} (interrupted; this is its last summary: {RESUME_HINT})")
     else:

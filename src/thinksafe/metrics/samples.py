@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from thinksafe.metrics.rates import NOT_SCORED, Rate
+from thinksafe.metrics.schema import SamplesDoc
 from thinksafe.records import Attempt, AttemptResult, Outcome, channel_outcome
 
 __all__ = [
@@ -137,7 +138,7 @@ def _channel_block(groups: Sequence[Sequence[AttemptResult]], judge: str, channe
 
 def samples_block(
     results: Sequence[AttemptResult], judge: str, channels: Sequence[str]
-) -> dict[str, Any]:
+) -> SamplesDoc:
     """The ``samples`` block of one judge in the summary (``docs/summary-schema.md``): for
     each scope (``refuse``: must-refuse samples; ``all``) and channel, the unsafe-in-any rate
     over groups of copies and the spread of verdicts within them."""
@@ -150,4 +151,5 @@ def samples_block(
             "groups": len(groups),
             "channels": {c: _channel_block(groups, judge, c) for c in channels},
         }
-    return block
+    typed: SamplesDoc = block  # type: ignore[assignment]  # built key by key above
+    return typed

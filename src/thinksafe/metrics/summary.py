@@ -12,12 +12,14 @@ import copy
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from thinksafe.judges.agreement import agreement_flags
 from thinksafe.judges.provenance import NEITHER, decided_by
+from thinksafe.metrics.harm import harm_scores_block
 from thinksafe.metrics.rates import Rate, round_float
 from thinksafe.metrics.samples import repeated, samples_block
+from thinksafe.metrics.schema import JudgeBlock, RateChannel, Scope, Summary
 from thinksafe.metrics.trace_answer import trace_vs_answer
 from thinksafe.records import (
     CHANNELS,
@@ -26,6 +28,7 @@ from thinksafe.records import (
     REASONING_KINDS,
     REFUSALS,
     AttemptResult,
+    Channel,
     Outcome,
     Refusal,
     channel_outcome,
@@ -38,13 +41,13 @@ unsafe (version 1 counted every cut channel as truncated)."""
 READABLE_SCHEMAS: tuple[str, ...] = ("thinksafe.summary/1", SUMMARY_SCHEMA)
 """Summary versions the readers (``thinksafe show``, reports) still accept."""
 
-EITHER = "either"
+EITHER: Literal["either"] = "either"
 """The pseudo-channel that is unsafe when any channel is unsafe."""
 
-RATE_CHANNELS: tuple[str, ...] = (*CHANNELS, EITHER)
+RATE_CHANNELS: tuple[RateChannel, ...] = (*CHANNELS, EITHER)
 """The channels a rate is given for: answer, reasoning, either."""
 
-SCOPES: tuple[str, ...] = ("refuse", "all")
+SCOPES: tuple[Scope, ...] = ("refuse", "all")
 """``refuse``: attempts on must-refuse samples (the headline); ``all``: every attempt."""
 
 GROUPINGS: tuple[str, ...] = ("overall", "by_category", "by_harm_area", "by_attack")
@@ -98,7 +101,7 @@ def answer_refusal(
     return None if verdict is None else verdict.refusal
 
 
-def headline_scope(block: Mapping[str, Any]) -> str:
+def headline_scope(block: Mapping[str, Any]) -> Scope:
     """The scope of a judge block's headline rates: ``refuse`` when the run has must-refuse
     attempts, else ``all``."""
     overall = block["unsafe"]["refuse"]["overall"]
@@ -138,7 +141,7 @@ class _RefusalGroup:
 class _JudgeAccumulator:
     def __init__(self, spec: str) -> None:
         self.spec = spec
-        self.groups: dict[tuple[str, str, str], _Group] = {
+        self.groups: dict[tuple[Scope, str, str], _Group] = {
             (scope, "overall", ""): _Group() for scope in SCOPES
         }
         self.refusals: dict[tuple[str, str], _RefusalGroup] = {("overall", ""): _RefusalGroup()}
@@ -146,20 +149,30 @@ class _JudgeAccumulator:
         self.sample_either: dict[tuple[str, str], list[str]] = {}
         # harmfulness scores of answers judged unsafe (judges that score, e.g. harmfulness)
         self.harm_scores: list[float] = []
+        # per channel: texts the primary judge found unsafe, and this judge's scores of them
+        self.primary_unsafe: Counter[str] = Counter()
+        self.unsafe_scores: dict[str, list[float]] = {}
         # trace/answer disagreement flags over attempts with both channels judged
         self.agreement: Counter[str] = Counter()
         self.agreement_n = 0
         # per channel, verdicts of a cascade by the member that decided them
         self.decided: dict[str, Counter[str]] = {}
 
-    def add(self, result: AttemptResult, keys: tuple[tuple[str, str], ...]) -> None:
+    def add(
+        self,
+        result: AttemptResult,
+        keys: tuple[tuple[str, str], ...],
+        primary_unsafe: tuple[Channel, ...] = (),
+    ) -> None:
+        """Count one attempt; ``primary_unsafe``: the channels the primary judge found
+        unsafe (their scores by this judge make ``harm_scores``)."""
         spec = self.spec
         answer = channel_outcome(result, spec, "answer")
         reasoning = channel_outcome(result, spec, "reasoning")
         either = either_outcome(answer, reasoning)
         cell = _CELL_OF.get((reasoning, answer))
         expected = result.sample.expected
-        scopes = SCOPES if expected == "refuse" else ("all",)
+        scopes: tuple[Scope, ...] = SCOPES if expected == "refuse" else ("all",)
         groups = self.groups
         for scope in scopes:
             for grouping, key in keys:
@@ -182,6 +195,11 @@ class _JudgeAccumulator:
             recorded, by = decided_by(verdict) if verdict is not None else (False, None)
             if recorded:
                 self.decided.setdefault(channel, Counter())[by or NEITHER] += 1
+        for channel in primary_unsafe:
+            self.primary_unsafe[channel] += 1
+            scored = result.verdicts.get((spec, channel))
+            if scored is not None and scored.score is not None:
+                self.unsafe_scores.setdefault(channel, []).append(float(scored.score))
         if answer == "unsafe" and answer_verdict is not None and answer_verdict.score is not None:
             self.harm_scores.append(float(answer_verdict.score))
         if answer in _VERDICT_OUTCOMES and reasoning in _VERDICT_OUTCOMES:
@@ -203,7 +221,7 @@ class _JudgeAccumulator:
                 rgroup.outcomes[answer] += 1
                 rgroup.refusal[refusal] += 1
 
-    def block(self, note: str, counts: dict[str, Any]) -> dict[str, Any]:
+    def block(self, note: str, counts: dict[str, Any], primary: str) -> JudgeBlock:
         unsafe: dict[str, Any] = {}
         tables: dict[str, Any] = {}
         for scope in SCOPES:
@@ -233,6 +251,7 @@ class _JudgeAccumulator:
         block = {
             "best_of_attacks": self._best_of_attacks(),
             "harmfulness": _harmfulness(self.harm_scores),
+            "harm_scores": harm_scores_block(self.primary_unsafe, self.unsafe_scores, primary),
             "trace_answer_agreement": {
                 "n": self.agreement_n,
                 "flags": dict(sorted(self.agreement.items())),
@@ -252,7 +271,7 @@ class _JudgeAccumulator:
         }
         if self.decided:
             block["decided_by"] = {ch: dict(c) for ch, c in self.decided.items()}
-        ordered: dict[str, Any] = _sorted_keys(block)
+        ordered: JudgeBlock = _sorted_keys(block)
         return ordered
 
     def _best_of_attacks(self) -> dict[str, Any]:
@@ -360,8 +379,9 @@ def build_summary(
     run: Mapping[str, Any],
     judge_notes: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
-) -> dict[str, Any]:
-    """The JSON-able summary of a run (schema ``thinksafe.summary/2``).
+) -> Summary:
+    """The JSON-able summary of a run (schema ``thinksafe.summary/2``), typed by
+    :class:`thinksafe.metrics.schema.Summary`.
 
     ``judges`` lists the judge specs to report, the primary one first; verdicts of other
     judges are ignored. ``run`` is copied in as given. ``judge_notes`` maps a judge spec to a
@@ -379,12 +399,13 @@ def build_summary(
             ("by_harm_area", r.sample.harm_area),
             ("by_attack", r.attempt.attack),
         )
+        unsafe = tuple(ch for ch in CHANNELS if channel_outcome(r, specs[0], ch) == "unsafe")
         for acc in accumulators:
-            acc.add(r, keys)
+            acc.add(r, keys, unsafe)
     counts = _sorted_keys(_counts(results))
     when = generated_at or datetime.now(timezone.utc)
     blocks = {
-        acc.spec: acc.block(notes.get(acc.spec) or default_judge_note(acc.spec), counts)
+        acc.spec: acc.block(notes.get(acc.spec) or default_judge_note(acc.spec), counts, specs[0])
         for acc in accumulators
     }
     if repeated(results):

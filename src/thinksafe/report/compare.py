@@ -35,10 +35,18 @@ from thinksafe.metrics.paired import (
     newcombe_paired,
 )
 from thinksafe.metrics.rates import Rate
+from thinksafe.metrics.schema import ci_pair
 from thinksafe.metrics.summary import RATE_CHANNELS
+from thinksafe.metrics.trace_answer import trace_vs_answer_text
 from thinksafe.records import AttemptResult
 from thinksafe.report import plots
+from thinksafe.report.areas import (
+    area_rows,
+    system_prompt_label,
+    system_prompts_differ,
+)
 from thinksafe.report.corrected import corrected_cell_text, corrected_cells, sweep_points
+from thinksafe.report.harm import build_harm, harm_context
 from thinksafe.report.html import (
     CONTENT_WARNING,
     outcomes_of,
@@ -80,6 +88,7 @@ class RunData:
     label: str
     marks: dict[Key, Marks] = field(default_factory=dict)
     category: dict[Key, str] = field(default_factory=dict)
+    area: dict[Key, str] = field(default_factory=dict)
     kinds: Counter[str] = field(default_factory=Counter)
 
 
@@ -103,35 +112,47 @@ def _in_scope(key: Key, measure: str) -> bool:
     return key[3] == ("comply" if measure == "over-refusal" else "refuse")
 
 
-def _keys(run: RunData, measure: str, category: str | None = None) -> list[Key]:
+def _keys(
+    run: RunData, measure: str, category: str | None = None, area: str | None = None
+) -> list[Key]:
     return [
         k
         for k in run.marks
-        if _in_scope(k, measure) and (category is None or run.category[k] == category)
+        if _in_scope(k, measure)
+        and (category is None or run.category[k] == category)
+        and (area is None or run.area[k] == area)
     ]
 
 
-def _rate(run: RunData, measure: str, category: str | None = None) -> Rate:
+def _rate(run: RunData, measure: str, category: str | None = None, area: str | None = None) -> Rate:
     counts: Counter[str] = Counter()
-    for key in _keys(run, measure, category):
+    for key in _keys(run, measure, category, area):
         mark = run.marks[key][measure]
         counts["unsafe" if mark else "safe" if mark is False else "other"] += 1
     return Rate.from_outcome_counts(counts)
+
+
+def run_letter(index: int) -> str:
+    """The name of the run at ``index``: A to Z, then A2 to Z2, A3, ... (a name never starts
+    with a digit, so two names side by side read one way only)."""
+    letter = string.ascii_uppercase[index % 26]
+    return letter if index < 26 else f"{letter}{index // 26 + 1}"
 
 
 def prepare(
     loaded: Sequence[tuple[RunRow, Sequence[AttemptResult]]], judge: str | None
 ) -> list[RunData]:
     runs: list[RunData] = []
-    letters = string.ascii_uppercase
-    if len(loaded) > len(letters):
-        raise ConfigError(f"compare at most {len(letters)} runs at once")
+    letters = [run_letter(i) for i in range(len(loaded))]
     models = Counter(row.model for row, _ in loaded)
+    prompts_differ = system_prompts_differ([row.spec for row, _ in loaded])
     for letter, (row, results) in zip(letters, loaded):
         spec = pick_judge(row, results, judge)[0]
         label = f"{letter}: {row.model}"
         if models[row.model] > 1:
             label += f" ({row.name or row.id})"
+        if prompts_differ:
+            label += f" · {system_prompt_label(row.spec)}"
         run = RunData(letter, row, spec, label)
         for r in results:
             key: Key = (
@@ -142,6 +163,7 @@ def prepare(
             )
             run.marks[key] = _marks(r, spec)
             run.category[key] = r.sample.category
+            run.area[key] = r.sample.harm_area
             run.kinds[r.completion.reasoning_kind] += 1
         runs.append(run)
     return runs
@@ -163,14 +185,20 @@ class Comparison:
 
 
 def compare_pair(
-    first: RunData, second: RunData, measure: str, category: str | None = None
+    first: RunData,
+    second: RunData,
+    measure: str,
+    category: str | None = None,
+    *,
+    area: str | None = None,
 ) -> Comparison:
-    """``second - first`` on one measure (within one category when given): paired over shared
-    attempts scored in both when there are any, else as independent samples."""
+    """``second - first`` on one measure (within one category, or one harm area, when given):
+    paired over shared attempts scored in both when there are any, else as independent
+    samples."""
     counts = Counter[str]()
     first_only: list[Key] = []
     second_only: list[Key] = []
-    for key in _keys(first, measure, category):
+    for key in _keys(first, measure, category, area):
         if key not in second.marks:
             continue
         a, b = first.marks[key][measure], second.marks[key][measure]
@@ -194,8 +222,8 @@ def compare_pair(
             first_only,
             second_only,
         )
-    r1 = _rate(first, measure, category)
-    r2 = _rate(second, measure, category)
+    r1 = _rate(first, measure, category, area)
+    r2 = _rate(second, measure, category, area)
     diff = newcombe_independent(r1.numerator, r1.denominator, r2.numerator, r2.denominator)
     return Comparison(first, second, measure, diff, None, None, [], [])
 
@@ -311,7 +339,7 @@ def _sweep_section(
 ) -> dict[str, Any]:
     """The sweep's table rows (in plot order) and its plot, from each run's summary under its
     report judge, so the numbers are those of ``thinksafe show`` and ``run --sweep --json``."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     points: dict[str, list[plots.Point]] = {ch: [] for ch in RATE_CHANNELS}
     for i in axis.order:
         run = runs[i]
@@ -334,7 +362,7 @@ def _sweep_section(
         )
         for ch in RATE_CHANNELS:
             rate = overall[ch]
-            ci = tuple(rate["ci95"]) if rate["ci95"] else None
+            ci = ci_pair(rate["ci95"])
             note = f"{rate['numerator']}/{rate['denominator']} scored"
             points[ch].append(plots.Point(ch, rate["rate"], ci, note))
     svg = plots.sweep_plot(
@@ -373,6 +401,9 @@ def compare_context(
     noun = _noun(runs)
     specs = [run.row.spec for run in runs]
     axis = sweep_axis(specs) if len({run.judge for run in runs}) == 1 else None
+    prompt_experiment = axis is not None and axis.key == "system_prompt"
+    if prompt_experiment:
+        axis = None  # one comparison, labelled by system prompt (SimpleSafetyTests' experiment)
     sweep = None
     if axis is not None:
         for run, value in zip(runs, axis.values):
@@ -411,11 +442,16 @@ def compare_context(
                     )
                 ),
                 "categories": _category_rows(a, b),
+                "areas": _areas(a, b),
             }
         )
     title = "thinksafe comparison · " + " vs ".join(run.row.model for run in runs)
     if sweep is not None:
         title = f"thinksafe comparison · {sweep['model']} · sweep over {sweep['key']}"
+    if prompt_experiment:
+        title = f"thinksafe comparison · {runs[0].row.model} · " + " vs ".join(
+            system_prompt_label(run.row.spec) for run in runs
+        )
     warnings = _warnings(runs)
     if (note := sweep_warning(specs)) is not None:
         warnings.append(note)
@@ -438,6 +474,11 @@ def compare_context(
         ],
         "pairs": pairs,
         "findings": [finding(comparisons[i], noun) for i in tested],
+        "trace_vs_answer": [
+            {"label": run.label, "text": trace_vs_answer_text(cell.trace_vs_answer)}
+            for run, cell in zip(runs, grid.cells)
+        ],
+        "harm": harm_context(build_harm(loaded, judge=judge)),
         "family": len(tested),
         "noun": noun,
         "css": static("style.css"),
@@ -496,6 +537,13 @@ def _key_text(key: Key) -> str:
     if attack != "none" or variant:
         text += f" [{attack}{' · ' + variant if variant else ''}]"
     return text
+
+
+def _areas(a: RunData, b: RunData) -> list[dict[str, Any]]:
+    """Per-harm-area rows for a pair (:func:`thinksafe.report.areas.area_rows`); none when
+    the pair's must-refuse attempts lie in one area only."""
+    rows = area_rows(a, b)
+    return rows if len(rows) > 1 else []
 
 
 def _category_rows(a: RunData, b: RunData) -> list[dict[str, Any]]:

@@ -49,7 +49,7 @@ def measured(measurement: Mapping[str, Any] | None) -> dict[str, MeasuredAccurac
 
 
 def corrected_cells(
-    rates: Mapping[str, Mapping[str, Any]], measurement: Mapping[str, Any] | None
+    rates: Mapping[str, Any], measurement: Mapping[str, Any] | None
 ) -> dict[str, dict[str, Any]]:
     """channel -> corrected rate dict, for each channel of ``rates`` the judge was measured
     on."""

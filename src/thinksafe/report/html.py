@@ -20,14 +20,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 from markupsafe import Markup
 
 from thinksafe import __version__
 from thinksafe.errors import ConfigError, DataError
+from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED, Rate
+from thinksafe.metrics.schema import Summary, ci_pair
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
     answer_refusal,
@@ -36,7 +38,7 @@ from thinksafe.metrics.summary import (
     headline_scope,
 )
 from thinksafe.metrics.trace_answer import trace_vs_answer_text
-from thinksafe.records import OUTCOMES, AttemptResult, Outcome, channel_outcome
+from thinksafe.records import CHANNELS, OUTCOMES, AttemptResult, Outcome, channel_outcome
 from thinksafe.report import plots
 from thinksafe.report.corrected import corrections
 from thinksafe.store.sqlite import RunRow
@@ -147,9 +149,7 @@ def pick_judge(row: RunRow, results: Sequence[AttemptResult], judge: str | None)
     return specs
 
 
-def run_summary(
-    row: RunRow, results: Sequence[AttemptResult], judges: Sequence[str]
-) -> dict[str, Any]:
+def run_summary(row: RunRow, results: Sequence[AttemptResult], judges: Sequence[str]) -> Summary:
     """The summary recomputed from the results, keeping the stored judge notes."""
     stored = row.summary or {}
     notes = {
@@ -157,12 +157,16 @@ def run_summary(
         for spec, block in (stored.get("judges") or {}).items()
     }
     run = dict(stored.get("run") or {"id": row.id, **row.spec})
-    return build_summary(
+    summary = build_summary(
         results,
         judges=judges,
         run=run,
         judge_notes={k: v for k, v in notes.items() if v},
     )
+    if stored.get("adaptive"):
+        # Searches' outcomes are not attempts: they come from the stored summary.
+        summary["adaptive"] = stored["adaptive"]
+    return summary
 
 
 # -- transcripts ---------------------------------------------------------------------------------
@@ -461,7 +465,7 @@ def report_context(
                     plots.Point(
                         ch,
                         overall[ch]["rate"],
-                        tuple(overall[ch]["ci95"]) if overall[ch]["ci95"] else None,
+                        ci_pair(overall[ch]["ci95"]),
                         f"{overall[ch]['numerator']}/{overall[ch]['denominator']}",
                     )
                 ],
@@ -473,7 +477,11 @@ def report_context(
         desc="Unsafe share of scored attempts for the answer, the reasoning and either channel.",
     )
     groupings = []
-    for key, what in (("by_category", "category"), ("by_harm_area", "harm area")):
+    shown: tuple[tuple[Literal["by_category", "by_harm_area"], str], ...] = (
+        ("by_category", "category"),
+        ("by_harm_area", "harm area"),
+    )
+    for key, what in shown:
         entries = unsafe[key]
         if entries:
             groupings.append(
@@ -527,7 +535,19 @@ def report_context(
         "trace_vs_answer": trace_vs_answer_text(block["trace_vs_answer"][scope]),
         "over_refusal": block["over_refusal"],
         "attacks": attacks,
+        "adaptive": summary.get("adaptive") or {},
         "harm": harm,
+        "harm_scores": [
+            {
+                "spec": spec,
+                "unsafe_by": scores["unsafe_by"],
+                "cells": [
+                    (score_text(scores.get(ch)), counts_text(scores.get(ch))) for ch in CHANNELS
+                ],
+            }
+            for spec in judges
+            if (scores := summary["judges"][spec].get("harm_scores"))
+        ],
         "outcome_names": list(OUTCOMES),
         "outcome_rows": _outcome_rows(block),
         "failures": failures(results),

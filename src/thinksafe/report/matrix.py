@@ -26,6 +26,7 @@ from rich.text import Text
 from thinksafe.errors import ConfigError
 from thinksafe.metrics.summary import RATE_CHANNELS, headline_scope
 from thinksafe.records import AttemptResult
+from thinksafe.report.areas import system_prompt_label, system_prompts_differ
 from thinksafe.report.corrected import corrected_cell_text, corrected_cells
 from thinksafe.report.html import pick_judge, run_summary
 from thinksafe.report.terminal import pct, rate_text
@@ -65,6 +66,8 @@ class MatrixCell:
     """channel -> rate dict (``Rate.to_dict``) of ``unsafe.<scope>.overall``."""
     corrected: dict[str, dict[str, Any]]
     """channel -> judge-corrected rate dict, for the channels the judge was measured on."""
+    trace_vs_answer: Mapping[str, Any] | None = None
+    """The run's paired test of trace against answer (``trace_vs_answer.<scope>``)."""
 
 
 @dataclass(frozen=True)
@@ -92,22 +95,26 @@ def build_matrix(
     measurements: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> Matrix:
     """The matrix of the runs in ``loaded``. Two runs of one model on one suite keep their own
-    rows: the model label then carries the run's name or id."""
+    rows: the model label then carries the run's name or id, and its system prompt when the
+    runs' system prompts differ."""
     found = list(measurements or [None] * len(loaded))
     if len(found) != len(loaded):
         raise ValueError("give one measurement per run")
     suites = [suite_of(row, results) for row, results in loaded]
     twice = Counter((row.model, suite) for (row, _), suite in zip(loaded, suites))
+    prompts_differ = system_prompts_differ([row.spec for row, _ in loaded])
     cells = []
     for (row, results), measurement, suite in zip(loaded, found, suites):
         spec = pick_judge(row, results, judge)[0]
         block = run_summary(row, results, [spec])["judges"][spec]
         scope = headline_scope(block)
         overall = block["unsafe"][scope]["overall"]
-        rates = {ch: dict(overall[ch]) for ch in RATE_CHANNELS}
+        rates: dict[str, dict[str, Any]] = {ch: dict(overall[ch]) for ch in RATE_CHANNELS}
         model = row.model
         if twice[(row.model, suite)] > 1:
             model += f" ({row.name or row.id})"
+            if prompts_differ:
+                model += f" · {system_prompt_label(row.spec)}"
         cells.append(
             MatrixCell(
                 model=model,
@@ -117,6 +124,7 @@ def build_matrix(
                 scope=scope,
                 rates=rates,
                 corrected=corrected_cells(rates, measurement),
+                trace_vs_answer=tva[scope] if (tva := block.get("trace_vs_answer")) else None,
             )
         )
     models = list(dict.fromkeys(c.model for c in cells))

@@ -16,7 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from thinksafe.errors import DataError
+from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED
+from thinksafe.metrics.schema import JudgeBlock, Summary
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
     READABLE_SCHEMAS,
@@ -24,6 +26,7 @@ from thinksafe.metrics.summary import (
     headline_scope,
 )
 from thinksafe.metrics.trace_answer import trace_vs_answer_text
+from thinksafe.records import CHANNELS
 from thinksafe.text import shown_literally
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
@@ -87,7 +90,7 @@ def _num(value: Any) -> str:
     return f"{int(value):,}" if isinstance(value, (int, float)) else "0"
 
 
-def render_summary(summary: Mapping[str, Any], console: Console) -> None:
+def render_summary(summary: Summary, console: Console) -> None:
     """Print the summary's tables: headline, per-category unsafe rates, the reasoning x answer
     table, over-refusal and outcome counts, for the primary judge (others in brief)."""
     schema = summary.get("schema")
@@ -97,11 +100,11 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
             "re-create it with a matching version of thinksafe"
         )
     summary = shown_literally(summary)
-    judges: Mapping[str, Any] = summary.get("judges") or {}
+    judges: Mapping[str, JudgeBlock] = summary.get("judges") or {}
     primary = str(summary.get("primary_judge"))
     if primary not in judges:
         raise DataError(f"the summary has no block for its primary judge {primary!r}")
-    block: Mapping[str, Any] = judges[primary]
+    block = judges[primary]
 
     _headline(summary, block, console)
     scope = headline_scope(block)
@@ -113,6 +116,7 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
         _rates_table(block, scope, "by_harm_area", "Harm area", console)
     if set(block["unsafe"][scope].get("by_attack", {})) - {"none"}:
         _rates_table(block, scope, "by_attack", "Attack", console)
+    _adaptive(summary.get("adaptive") or {}, console)
     _two_by_two(block, scope, console)
     _over_refusal(block, console)
     _outcomes(block, console)
@@ -120,6 +124,67 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     others = [spec for spec in judges if spec != primary]
     if others:
         _other_judges(judges, others, console)
+    _harm_scores(judges, console)
+
+
+def _harm_scores(judges: Mapping[str, Any], console: Console) -> None:
+    """Harm scores of the unsafe answers and traces, per judge that gave any."""
+    scored = [
+        (spec, block["harm_scores"]) for spec, block in judges.items() if block.get("harm_scores")
+    ]
+    if not scored:
+        return
+    table = Table(
+        title="Harmfulness of unsafe responses (mean [95% CI], higher is more harmful)",
+        title_justify="left",
+        caption=f"over the texts {scored[0][1]['unsafe_by']} found unsafe; seeded bootstrap"
+        " intervals",
+        caption_justify="left",
+    )
+    table.add_column("Scored by")
+    table.add_column("Unsafe answers", justify="right")
+    table.add_column("Unsafe traces", justify="right")
+    for spec, harm in scored:
+        cells = []
+        for ch in CHANNELS:
+            text = f"{score_text(harm.get(ch))}\n{counts_text(harm.get(ch))}"
+            if _narrow(console):
+                text = text.replace(" [", "\n[").replace(", median", "\nmedian")
+            cells.append(Text(text))
+        table.add_row(Text(spec), *cells)
+    console.print(_fit(table, console))
+
+
+def _adaptive(attacks: Mapping[str, Any], console: Console) -> None:
+    """Adaptive attacks: search success (judged by each attack's own judge) and its cost."""
+    if not attacks:
+        return
+    table = Table(title="Adaptive attacks (success: the search's judge found harm)")
+    for col in ("Attack", "searches", "success", "cov.", "queries/success", "tokens/success"):
+        table.add_column(col, justify="left" if col == "Attack" else "right")
+    for spec, a in attacks.items():
+        rate = a.get("success") or {}
+        per_q, per_t = a.get("queries_per_success"), a.get("tokens_per_success")
+        table.add_row(
+            Text(str(spec)),
+            _num(a.get("searches")),
+            _rate_cell(rate, console),
+            pct(rate.get("coverage")),
+            f"{per_q:,.1f}" if per_q is not None else "n/a",
+            f"{per_t:,.0f}" if per_t is not None else "n/a",
+        )
+    console.print(_fit(table, console))
+    for spec, a in attacks.items():
+        errors: Mapping[str, int] = a.get("errors") or {}
+        if errors:
+            n = sum(errors.values())
+            first = next(iter(errors))
+            console.print(
+                Text(
+                    f"{spec}: {n} search(es) ended with an error (e.g. {first}); run the same"
+                    " command again to retry them"
+                )
+            )
 
 
 def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
@@ -237,7 +302,7 @@ def _decided_by(block: Mapping[str, Any], console: Console) -> None:
         console.print(Text(f"{channel.capitalize()} verdicts decided by: " + ", ".join(parts)))
 
 
-def _headline(summary: Mapping[str, Any], block: Mapping[str, Any], console: Console) -> None:
+def _headline(summary: Summary, block: JudgeBlock, console: Console) -> None:
     run: Mapping[str, Any] = summary.get("run") or {}
     judge: Mapping[str, Any] = block.get("judge") or {}
     counts: Mapping[str, Any] = block.get("counts") or {}

@@ -71,6 +71,33 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX judge_accuracy_by_spec ON judge_accuracy (judge_spec, created_at)
     """,
+    # 3: adaptive attacks (thinksafe.attacks.adaptive). Every call a search makes (attacker,
+    # target, judge, evaluator) is kept in order under the search's id before the search goes
+    # on, so a search killed midway replays them and makes no call twice; a search's outcome is
+    # kept per run.
+    """
+    CREATE TABLE search_calls (
+        search_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        request_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        call_json TEXT NOT NULL,
+        PRIMARY KEY (search_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_searches (
+        run_id TEXT NOT NULL,
+        search_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        attack TEXT NOT NULL,
+        sample_id TEXT NOT NULL,
+        outcome_json TEXT NOT NULL,
+        PRIMARY KEY (run_id, search_id)
+    ) WITHOUT ROWID
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+# A store opened read-only (it cannot be migrated) is read from this schema on: the later
+# migrations only add tables that reading a run does without.
+READABLE_FROM = 2

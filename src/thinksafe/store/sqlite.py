@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,7 @@ from thinksafe.records import (
     Verdict,
     canonical_json,
 )
-from thinksafe.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from thinksafe.store.migrations import MIGRATIONS, READABLE_FROM, SCHEMA_VERSION
 
 DEFAULT_PATH = "thinksafe.db"
 _CHUNK = 500
@@ -217,10 +217,11 @@ class Store:
             raise DataError(
                 f"{self.path} is not a thinksafe store ({exc}); pass --store with another path"
             ) from None
-        if "runs" not in tables or version < SCHEMA_VERSION:
+        if "runs" not in tables or version < READABLE_FROM:
             raise DataError(
                 f"{self.path} is read-only and not a store of this thinksafe version (schema"
-                f" {version}, wanted {SCHEMA_VERSION}); open it once where it can be written"
+                f" {version}, wanted {READABLE_FROM} or later); open it once where it can be"
+                " written"
             )
 
     def damage(self) -> str | None:
@@ -360,7 +361,7 @@ class Store:
         self._heartbeat.add(run_id)
         return existed
 
-    def finish_run(self, run_id: str, status: str, summary: dict[str, Any] | None) -> None:
+    def finish_run(self, run_id: str, status: str, summary: Mapping[str, Any] | None) -> None:
         self._heartbeat.discard(run_id)
         self.flush()
         self._db.execute(
@@ -536,8 +537,89 @@ class Store:
             )
         return out
 
+    def add_attempts(
+        self, run_id: str, attempts: Sequence[tuple[Attempt, str]], start: int
+    ) -> None:
+        """Add attempts made while the run ran (an adaptive search's results) after the
+        ``start`` attempts it began with."""
+        self.flush()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO run_attempts (run_id, attempt_id, position, sample_id,"
+                " attempt_json, completion_key) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (run_id, a.id, start + i, a.sample_id, canonical_json(a.to_dict()), key)
+                    for i, (a, key) in enumerate(attempts)
+                ),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- adaptive searches -----------------------------------------------------------------
+
+    def search_calls(self, search_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """The recorded calls of a search in order: (role, request key, call)."""
+        return [
+            (role, key, json.loads(js))
+            for role, key, js in self._db.execute(
+                "SELECT role, request_key, call_json FROM search_calls WHERE search_id=?"
+                " ORDER BY seq",
+                (search_id,),
+            )
+        ]
+
+    def record_search_call(
+        self, search_id: str, seq: int, role: str, request_key: str, call: dict[str, Any]
+    ) -> None:
+        """Keep one call of a search, committed at once (a search goes on only after its
+        call is on disk)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO search_calls (search_id, seq, role, request_key,"
+            " created_at, call_json) VALUES (?, ?, ?, ?, ?, ?)",
+            (search_id, seq, role, request_key, now_iso(), canonical_json(call)),
+        )
+
+    def truncate_search(self, search_id: str, keep: int) -> None:
+        """Forget the calls of a search from number ``keep`` on (they no longer follow from
+        the calls before them)."""
+        self._db.execute("DELETE FROM search_calls WHERE search_id=? AND seq>=?", (search_id, keep))
+
+    def put_search(
+        self,
+        run_id: str,
+        search_id: str,
+        position: int,
+        attack: str,
+        sample_id: str,
+        outcome: dict[str, Any],
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO run_searches (run_id, search_id, position, attack,"
+            " sample_id, outcome_json) VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, search_id, position, attack, sample_id, canonical_json(outcome)),
+        )
+
+    def run_searches(self, run_id: str) -> list[dict[str, Any]]:
+        """The outcomes of a run's adaptive searches, in run order (none in a store opened
+        read-only from before adaptive attacks)."""
+        try:
+            rows = self._db.execute(
+                "SELECT outcome_json FROM run_searches WHERE run_id=? ORDER BY position",
+                (run_id,),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            if self.readonly:
+                return []
+            raise
+        return [json.loads(js) for (js,) in rows]
+
     def count_rows(self, table: str) -> int:
         if table not in {
+            "search_calls",
+            "run_searches",
             "runs",
             "run_samples",
             "run_attempts",

@@ -6,7 +6,9 @@ terms on the dataset page and log in (``huggingface-cli login`` or ``HF_TOKEN``)
 vanilla and adversarial, labelled ``prompt_harm_label`` harmful (must refuse) or unharmful
 (must answer); ``category`` is the ``subcategory`` (``benign`` or one of 13 risk categories),
 ``meta.adversarial`` says whether the prompt is a jailbreak-style rewrite. A row without a
-prompt label takes its expectation from its subcategory (``meta.expected_from``).
+prompt label takes its expectation from its subcategory (``meta.expected_from``). Options
+``adversarial=true|false`` and ``harmful=true|false`` keep one part (both ``true``: the
+adversarial harmful prompts); ids stay those of the whole file.
 
 ``wildjailbreak`` (``allenai/wildjailbreak``, ``eval/eval.tsv``): 2,210 adversarial prompts,
 2,000 harmful (must refuse) and 210 benign (must answer); ``category`` is the ``data_type``.
@@ -121,9 +123,42 @@ def parse_wildguardtest(rows: list[dict[str, Any]], display: str) -> list[Sample
     return samples
 
 
+BOOL_CHOICES: tuple[str, ...] = ("true", "false")
+
+
+def keep_part(samples: list[Sample], options: Mapping[str, str]) -> list[Sample]:
+    """The samples the ``adversarial`` and ``harmful`` options keep (all when neither is given);
+    ``harmful`` follows the expected behaviour (``refuse`` is harmful)."""
+    kept = samples
+    if "adversarial" in options:
+        want = options["adversarial"] == "true"
+        kept = [s for s in kept if bool(s.meta.get("adversarial")) is want]
+    if "harmful" in options:
+        want = options["harmful"] == "true"
+        kept = [s for s in kept if (s.expected == "refuse") is want]
+    return kept
+
+
 class WildGuardTestSuite(OfficialSuite):
     NAME = WGT
-    OPTIONS: ClassVar[Mapping[str, Sequence[str] | None]] = {"revision": None}
+    OPTIONS: ClassVar[Mapping[str, Sequence[str] | None]] = {
+        "revision": None,
+        "adversarial": BOOL_CHOICES,
+        "harmful": BOOL_CHOICES,
+    }
+
+    def __init__(
+        self,
+        *,
+        path: str | None = None,
+        arg: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        given = dict(options or {})
+        for key in ("adversarial", "harmful"):
+            if isinstance(given.get(key), (bool, str)):
+                given[key] = str(given[key]).strip().lower()
+        super().__init__(path=path, arg=arg, options=given)
 
     def locate(self) -> dict[str, Located]:
         revision = self.options.get("revision", "main")
@@ -131,7 +166,16 @@ class WildGuardTestSuite(OfficialSuite):
         return self.locate_one("test", remote, WGT_NAMES)
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
-        return parse_file(files["test"], parse_wildguardtest)
+        samples = parse_file(files["test"], parse_wildguardtest)
+        kept = keep_part(samples, self.options)
+        if samples and not kept:
+            chosen = ", ".join(
+                f"{k}={self.options[k]}" for k in ("adversarial", "harmful") if k in self.options
+            )
+            raise DataError(
+                f"{files['test'].display}: no prompt is {chosen}; drop or change the option"
+            )
+        return kept
 
 
 @registry.suites.register(
@@ -146,7 +190,11 @@ class WildGuardTestSuite(OfficialSuite):
     expected="mixed",
     categories=[*SUBCATEGORIES, UNLABELLED],
     gated=True,
-    options={"revision": "a Hub commit (default main)"},
+    options={
+        "revision": "a Hub commit (default main)",
+        "adversarial": "true: only adversarial prompts; false: only vanilla ones",
+        "harmful": "true: only harmful prompts (must refuse); false: only unharmful ones",
+    },
     remote=HubFile(WGT_REPO, WGT_FILE, revision="main").url,
     files=list(WGT_NAMES),
     fixtures_only=True,

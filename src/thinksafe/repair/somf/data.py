@@ -123,6 +123,56 @@ def load_pairs(spec: str, *, max_pairs: int | None = None, seed: int = 0) -> lis
     return pairs
 
 
+def _retained(row: Any, where: str) -> tuple[str, str]:
+    if not isinstance(row, Mapping):
+        raise DataError(f"{where}: expected an object with prompt and response")
+    prompt, response = row.get("prompt"), row.get("response")
+    for name, value in (("prompt", prompt), ("response", response)):
+        if not isinstance(value, str) or not value.strip():
+            raise DataError(f"{where}: {name} must be a non-empty string")
+    assert isinstance(prompt, str) and isinstance(response, str)
+    return prompt, response
+
+
+def load_retain(spec: str) -> list[tuple[str, str]]:
+    """Rows the repair must not unlearn (benign requests with the help they should get, examples
+    of the new skill): a JSONL / JSON list of ``{prompt, response}`` or a CSV with those columns."""
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise DataError(f"retain file {path} not found; give a JSONL or CSV of prompt, response")
+    text = path.read_text("utf-8")
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        rows = [_retained(row, f"{path}:{i + 2}") for i, row in enumerate(reader)]
+    elif text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError as exc:
+            raise DataError(f"{path} is not valid JSON: {exc}") from exc
+        rows = [_retained(row, f"{path}: item {i}") for i, row in enumerate(items)]
+    else:
+        rows = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise DataError(f"{path}:{i} is not valid JSON: {exc}") from exc
+            rows.append(_retained(item, f"{path}:{i}"))
+    if not rows:
+        raise DataError(f"no rows in retain file {path}")
+    return rows
+
+
+def rows_sha256(rows: Iterable[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for prompt, response in rows:
+        digest.update(json.dumps([prompt, response]).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
 def pairs_sha256(pairs: Iterable[Pair]) -> str:
     digest = hashlib.sha256()
     for p in pairs:

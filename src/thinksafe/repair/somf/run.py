@@ -15,7 +15,7 @@ import torch
 
 from thinksafe.errors import ConfigError
 from thinksafe.repair.somf import export
-from thinksafe.repair.somf.data import load_pairs, pairs_sha256
+from thinksafe.repair.somf.data import load_pairs, load_retain, pairs_sha256, rows_sha256
 from thinksafe.repair.somf.inputs import Sources, load_fusion, memory_estimate, pick_device
 from thinksafe.repair.somf.mask import kept_fraction, logit_histogram
 from thinksafe.repair.somf.merge import MERGES, MergeConfig
@@ -46,6 +46,12 @@ PAPER_PRESET: dict[str, Any] = {
 }
 
 
+# With a retain set the mask has two aims that pull against each other (refuse the harmful
+# requests, keep the retained responses); on the toy it needs about ten times the steps to settle
+# (docs/benchmarks.md, "Safety realignment").
+RETAIN_STEPS = 1000
+
+
 @dataclass(frozen=True)
 class RealignConfig:
     sources: Sources
@@ -57,6 +63,7 @@ class RealignConfig:
     temperature: float = 0.5
     rescale: bool = True
     max_pairs: int | None = None
+    retain: str | None = None
     binary_rule: str = "threshold"
     soft_rule: str = "expected"
     export: str = "adapter"
@@ -94,6 +101,8 @@ class RealignConfig:
         for name, number in positive:
             if number < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.train.retain_weight < 0:
+            raise ConfigError("--retain-weight must be 0 or more")
         if self.train.lr <= 0 or self.train.beta <= 0 or self.temperature <= 0:
             raise ConfigError("--lr, --beta and --temperature must be positive")
         if not 0 < self.merge.ties_keep <= 1 or not 0 <= self.merge.dare_drop < 1:
@@ -186,6 +195,17 @@ def deviations(cfg: RealignConfig) -> list[dict[str, str]]:
                 "the model; these recover safety on the benchmark (docs/repair.md); --preset paper",
             }
         )
+    if cfg.retain:
+        out.append(
+            {
+                "what": f"a retain term (weight {cfg.train.retain_weight}): per token, how much "
+                "less likely the fused model makes each retained response than the fine-tuned "
+                "model, counted only where it is less likely",
+                "official": "safety preference pairs only",
+                "why": "trained on harmful pairs alone the mask also brings back refusals of "
+                "benign requests that look like harmful ones (docs/repair.md)",
+            }
+        )
     if cfg.train.template != "plain":
         out.append(
             {
@@ -223,6 +243,7 @@ def realign(
     say = notify or (lambda _: None)
     device, dtype = pick_device(cfg.device)
     pairs = load_pairs(cfg.pairs, max_pairs=cfg.max_pairs, seed=cfg.train.seed)
+    retain = load_retain(cfg.retain) if cfg.retain else []
     fusion, tok, info = load_fusion(
         cfg.sources,
         merge_config=cfg.merge,
@@ -250,6 +271,7 @@ def realign(
         checkpoint=cfg.out / "checkpoint.pt",
         fingerprint=cfg.fingerprint(),
         progress=progress,
+        retain=retain,
     )
     export.save_mask(fusion, cfg.out / export.MASK_FILE)
     config = cfg.as_dict()
@@ -295,6 +317,11 @@ def realign(
         "config_sha256": lineage["config_sha256"],
         "seeds": {"train": seed, "export": seed, "pairs_sample": seed},
         "data": {"source": cfg.pairs, "pairs": len(pairs), "sha256": pairs_sha256(pairs)},
+        "retain": (
+            {"source": cfg.retain, "rows": len(retain), "sha256": rows_sha256(retain)}
+            if retain
+            else None
+        ),
         "inputs": info,
         "device": {"name": device, "dtype": str(dtype).removeprefix("torch.")},
         "memory_estimate": memory,

@@ -10,7 +10,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     save_every: int = 50
     mask_mode: str = "expected"  # expected (sigmoid(logit)) | soft (Concrete samples, the paper)
+    retain_weight: float = 0.3  # weight of the retain term (used only when retain rows are given)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,6 +146,32 @@ def pair_loss(
     return dpo_loss(sequence_logps(logits, batch), ref, cfg.beta)
 
 
+def retain_loss(
+    fusion: Fusion,
+    rows: Sequence[tuple[str, str]],
+    tokenizer: Any,
+    cfg: TrainConfig,
+    gen: torch.Generator,
+    device: str,
+    *,
+    mode: str = "soft",
+) -> Tensor:
+    """How much less likely the fused model makes each retained response than the fine-tuned
+    model does, per token, counted only where it is less likely (a hinge): the mask may not buy
+    safety by unlearning what the fine-tune should keep (benign help, the new skill)."""
+    batch = encode(tokenizer, rows, max_length=cfg.max_length, template=cfg.template, device=device)
+    with torch.no_grad():
+        ones = fusion.weights("ones", gen)
+        ref = sequence_logps(
+            fusion.forward(ones, input_ids=batch.input_ids, attention_mask=batch.attention_mask),
+            batch,
+        )
+    weights = fusion.weights(mode, gen)  # type: ignore[arg-type]
+    logits = fusion.forward(weights, input_ids=batch.input_ids, attention_mask=batch.attention_mask)
+    tokens = batch.labels_mask.sum(-1).clamp(min=1.0)
+    return (F.relu(ref - sequence_logps(logits, batch)) / tokens).mean()
+
+
 def _lr_factor(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
@@ -180,6 +207,7 @@ def train(
     checkpoint: Path | None = None,
     fingerprint: str = "",
     progress: Progress | None = None,
+    retain: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Train the mask; returns the loss curve and timing. Resumes from ``checkpoint`` when it
     exists and was written for the same ``fingerprint``."""
@@ -208,6 +236,7 @@ def train(
         curve = list(state["curve"])
         start = int(state["step"])
     order = batch_order(len(pairs), cfg)
+    retain_order = batch_order(len(retain), replace(cfg, seed=cfg.seed + 1)) if retain else []
     seconds = 0.0
     for step in range(start, cfg.steps):
         t0 = time.perf_counter()
@@ -217,6 +246,11 @@ def train(
         for micro in range(cfg.grad_accum):
             chunk = [pairs[i] for i in order[step * cfg.grad_accum + micro]]
             loss, margin = pair_loss(fusion, chunk, tokenizer, cfg, gen, device, mode=cfg.mask_mode)
+            if retain:
+                kept = [retain[i] for i in retain_order[step * cfg.grad_accum + micro]]
+                loss = loss + cfg.retain_weight * retain_loss(
+                    fusion, kept, tokenizer, cfg, gen, device, mode=cfg.mask_mode
+                )
             (loss / cfg.grad_accum).backward()  # type: ignore[no-untyped-call]
             total += float(loss.detach()) / cfg.grad_accum
             margins.append(margin)
