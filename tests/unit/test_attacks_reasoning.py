@@ -19,7 +19,7 @@ from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.engine import Runner, RunSpec
 from thinksafe.errors import ConfigError
-from thinksafe.records import Sample, messages_from
+from thinksafe.records import Message, Sample, messages_from
 from thinksafe.store.sqlite import Store
 from thinksafe.targets.openai import OpenAITarget
 from thinksafe.thinking import Prefill, Step, StepOutput, ThinkRun, think_plan
@@ -250,3 +250,20 @@ def test_targets_that_cannot_prefill_are_refused_before_any_call(tmp_path: Path)
         with Store(tmp_path / "s.db") as store, pytest.raises(ConfigError, match="ollama/m"):
             asyncio.run(Runner(spec, store, target=ollama).run())
         assert srv.request_count == 0
+
+
+def test_a_server_that_cannot_continue_gets_the_conversation_as_before() -> None:
+    # ollama/ declares no prefill: a conversation that ends with an assistant message (from a
+    # file suite, say) is sent without the continuation switches, its reply read as it is.
+    with FakeOpenAIServer([Rule("*", Reply.answer("A new turn."))]) as srv:
+        target = build_target("ollama/m", ConnectionConfig(base_url=srv.base_url))
+        messages = (*messages_from(REQUEST), Message("assistant", "Earlier reply."))
+
+        async def main() -> str:
+            completion = await target.generate(messages, GenerationConfig())
+            await target.aclose()
+            return completion.answer
+
+        assert asyncio.run(main()) == "A new turn."
+        body = srv.chat_requests[0].body
+        assert "continue_final_message" not in body and "add_generation_prompt" not in body

@@ -229,6 +229,15 @@ class OpenAITarget:
             return None
         return "continue_final_message=true, add_generation_prompt=false (vLLM, SGLang)"
 
+    def _continues(self, messages: Messages) -> bool:
+        """Whether this request asks the server to continue a last assistant message (where it
+        cannot, such a conversation is sent as it always was)."""
+        return (
+            bool(messages)
+            and messages[-1].role == "assistant"
+            and (self.prefill_support() is not None)
+        )
+
     def prepare(self) -> None:
         """Build the SDK client now (imports, TLS context) without an event loop. The first
         event loop that uses it keeps it; a target prepared before a fork hands a ready
@@ -283,7 +292,7 @@ class OpenAITarget:
             body["seed"] = config.seed
         if config.reasoning_effort is not None:
             body["reasoning_effort"] = config.reasoning_effort
-        if messages and messages[-1].role == "assistant":
+        if self._continues(messages):
             body["continue_final_message"] = True
             body["add_generation_prompt"] = False
         if config.extra_body:
@@ -314,9 +323,7 @@ class OpenAITarget:
         else:  # pragma: no cover - _adapt returns True at most twice
             raise ProviderError("the server kept refusing the request", transient=False)
         latency = time.perf_counter() - started
-        lead = ""
-        if messages and messages[-1].role == "assistant":
-            lead = Prefill.parse(messages[-1].content).lead()
+        lead = Prefill.parse(messages[-1].content).lead() if self._continues(messages) else ""
         return self._completion(raw, latency, lead)
 
     def _adapt(self, exc: Exception, body: Mapping[str, Any]) -> bool:
