@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from thinksafe import registry
-from thinksafe.attacks import build_attack
+from thinksafe.attacks import (
+    Attack,
+    AttackContext,
+    attack_sources,
+    build_attack,
+    check_target_abilities,
+    prepare_attacks,
+)
 from thinksafe.attacks.adaptive.base import AdaptiveAttack
 from thinksafe.attacks.adaptive.stage import SearchStage, adaptive_attacks, run_identity
 from thinksafe.build import (
@@ -235,6 +242,8 @@ class Runner:
         self._judge_calls = 0
         self._abort: str | None = None
         self.selection: dict[str, Any] = {}
+        # The run's attacks, once built (and prepared, for those that call a model first).
+        self.attacks: list[Attack] | None = None
         self.provenance: dict[str, Any] = {}
         self.adaptive: list[AdaptiveAttack] = []
 
@@ -262,7 +271,9 @@ class Runner:
 
     def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
         """The static attempts; adaptive attacks make theirs later, in the search stage."""
-        attacks = [build_attack(a) for a in self.spec.attacks]
+        attacks = self.attacks
+        if attacks is None:
+            attacks = [build_attack(a) for a in self.spec.attacks]
         self.adaptive = adaptive_attacks(attacks)
         attempts: list[Attempt] = []
         seen: set[str] = set()
@@ -312,6 +323,11 @@ class Runner:
             "provenance": self.provenance,
             "samples": n_samples,
             "attacks": list(self.spec.attacks),
+            **(
+                {"attack_sources": sources}
+                if (sources := attack_sources(self.attacks or []))
+                else {}
+            ),
             "judges": [j.spec for j in judges],
             "judge_identities": [j.identity() for j in judges],
             "generation": self.spec.generation.to_dict(),
@@ -326,7 +342,7 @@ class Runner:
     async def run(self) -> RunResult:
         samples = self.load_samples()
         by_id = {s.id: s for s in samples}
-        attempts = self.make_attempts(samples)
+        self.attacks = attacks = [build_attack(a) for a in self.spec.attacks]
         target = self._target or self._make_target(self.spec.model, self.spec.connection)
         judge_specs = self.spec.judges or (default_judge(),)
         context = JudgeContext(
@@ -336,6 +352,20 @@ class Runner:
         judges = [build_judge(j, context) for j in judge_specs]
         share_gpu([target, *context.built])  # vllm/ engines of the target and the judges
         try:
+            # Before any call: an attack that needs what the target lacks is refused, then
+            # attacks that call a model (an attacker) do so, through the completion cache.
+            check_target_abilities(self.spec.attacks, target)
+            await prepare_attacks(
+                attacks,
+                samples,
+                AttackContext(
+                    store=self.store,
+                    make_target=lambda s: self._make_target(s, self.spec.judge_connection),
+                    retry=self.spec.retry,
+                    concurrency=self.spec.max_concurrency,
+                ),
+            )
+            attempts = self.make_attempts(samples)
             return await self._run(target, judges, samples, by_id, attempts)
         finally:
             await target.aclose()

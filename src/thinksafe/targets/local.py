@@ -34,6 +34,7 @@ from thinksafe.lineage import read_lineage
 from thinksafe.records import Completion, Messages, Usage, canonical_json
 from thinksafe.targets.defaults import PLAIN_BUDGET, Decoding
 from thinksafe.thinking import (
+    Prefill,
     Step,
     StepOutput,
     ThinkRun,
@@ -384,6 +385,12 @@ class TemplateEngine:
         slots: list[tuple[int, int]] = []  # (index in items, prompt tokens)
         for i, messages in enumerate(items):
             try:
+                # A last assistant message is a prefill: the conversation before it is rendered
+                # with its generation prompt, and the reply is forced to start with it.
+                prefill = None
+                if messages and messages[-1].role == "assistant":
+                    prefill = Prefill.parse(messages[-1].content, self.tags)
+                    messages = messages[:-1]
                 prompt = self.render(messages, config)
                 prompt_tokens = len(self.encode(prompt))
                 run = ThinkRun(
@@ -396,12 +403,14 @@ class TemplateEngine:
                     ),
                     tags=self.tags,
                     close_tokens=self._close_tokens,
+                    prefill=prefill,
                 )
             except ProviderError as exc:
                 out[i] = exc
                 continue
             runs.append(run)
-            slots.append((i, prompt_tokens))
+            # A forced reply is part of what the model was given.
+            slots.append((i, prompt_tokens if prefill is None else len(self.encode(run.base))))
         if runs:
             run_steps(runs, lambda steps: self.run_steps(steps, config, sampling))
         for run, (i, prompt_tokens) in zip(runs, slots):
@@ -453,7 +462,10 @@ async def generate_batched(
 
 
 class LocalTarget:
-    """A target backed by a :class:`LocalEngine`, with concurrent calls batched."""
+    """A target backed by a :class:`LocalEngine`, with concurrent calls batched. It accepts a
+    prefill (:class:`thinksafe.protocols.AcceptsPrefill`): the conversation before a last
+    assistant message is rendered with its generation prompt and the reply starts with that
+    message (:class:`thinksafe.thinking.Prefill`)."""
 
     def __init__(
         self,
@@ -516,6 +528,9 @@ class LocalTarget:
     @property
     def batches_run(self) -> int:
         return self._batcher.batches_run
+
+    def prefill_support(self) -> str | None:
+        return "the rendered prompt continues from the forced text"
 
     def _run(
         self, key: str, items: list[Request]

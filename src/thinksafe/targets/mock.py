@@ -40,6 +40,7 @@ from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, DataError, ProviderError
 from thinksafe.reasoning import split_text
 from thinksafe.records import Completion, Messages, ReasoningKind, Usage, last_user_text
+from thinksafe.thinking import Prefill
 
 __all__ = ["MOCK_NAMES", "MockTarget", "ScriptLine", "load_script", "looks_harmful"]
 
@@ -312,6 +313,10 @@ class MockTarget:
                 split = split_text(content)
                 answer, reasoning, kind = split.answer, split.reasoning, split.kind
 
+        if messages and messages[-1].role == "assistant":
+            answer, reasoning, kind = _after_prefill(
+                Prefill.parse(messages[-1].content), answer, reasoning, kind
+            )
         reasoning_tokens = _words(reasoning)
         return Completion(
             answer=answer,
@@ -342,11 +347,27 @@ class MockTarget:
             kind = "truncated"
         return line.answer, reasoning, kind, line.finish_reason
 
+    def prefill_support(self) -> str | None:
+        return "the scripted reply follows the forced text"
+
     async def check(self) -> None:
         return None
 
     async def aclose(self) -> None:
         return None
+
+
+def _after_prefill(
+    prefill: Prefill, answer: str, reasoning: str, kind: ReasoningKind
+) -> tuple[str, str, ReasoningKind]:
+    """The mock's reply to a forced start: after a forged trace left open it goes on with its
+    own trace and answer; otherwise it writes no trace and its answer follows the forced one."""
+    if prefill.trace is not None and not prefill.trace_closed:
+        return answer, reasoning, kind
+    if not prefill.answer.strip():
+        return answer, "", "absent"
+    sep = "" if prefill.answer[-1:].isspace() else " "
+    return f"{prefill.answer}{sep}{answer}".strip(), "", "absent"
 
 
 def _first_match(lines: Sequence[ScriptLine], prompt: str) -> ScriptLine | None:

@@ -34,7 +34,7 @@ from thinksafe.errors import (
 )
 from thinksafe.reasoning import split_message
 from thinksafe.records import Completion, Messages, Usage
-from thinksafe.thinking import openai_request_fields
+from thinksafe.thinking import Prefill, openai_request_fields
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -221,6 +221,23 @@ class OpenAITarget:
     def __repr__(self) -> str:
         return f"OpenAITarget({self.spec!r}, base_url={self.base_url!r})"
 
+    def prefill_support(self) -> str | None:
+        """A server that renders the chat template itself (vLLM, SGLang) continues a last
+        assistant message when asked with ``continue_final_message``; OpenAI's own API and
+        Ollama's OpenAI endpoint have no such switch."""
+        if self.provider != "openai" or urlsplit(self.base_url).hostname == "api.openai.com":
+            return None
+        return "continue_final_message=true, add_generation_prompt=false (vLLM, SGLang)"
+
+    def _continues(self, messages: Messages) -> bool:
+        """Whether this request asks the server to continue a last assistant message (where it
+        cannot, such a conversation is sent as it always was)."""
+        return (
+            bool(messages)
+            and messages[-1].role == "assistant"
+            and (self.prefill_support() is not None)
+        )
+
     def prepare(self) -> None:
         """Build the SDK client now (imports, TLS context) without an event loop. The first
         event loop that uses it keeps it; a target prepared before a fork hands a ready
@@ -275,6 +292,9 @@ class OpenAITarget:
             body["seed"] = config.seed
         if config.reasoning_effort is not None:
             body["reasoning_effort"] = config.reasoning_effort
+        if self._continues(messages):
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
         if config.extra_body:
             body.update(config.extra_body)
         if (
@@ -303,7 +323,8 @@ class OpenAITarget:
         else:  # pragma: no cover - _adapt returns True at most twice
             raise ProviderError("the server kept refusing the request", transient=False)
         latency = time.perf_counter() - started
-        return self._completion(raw, latency)
+        lead = Prefill.parse(messages[-1].content).lead() if self._continues(messages) else ""
+        return self._completion(raw, latency, lead)
 
     def _adapt(self, exc: Exception, body: Mapping[str, Any]) -> bool:
         """After an HTTP 400 naming a parameter this model refuses (``max_tokens``,
@@ -341,7 +362,9 @@ class OpenAITarget:
             return True
         return False
 
-    def _completion(self, raw: bytes, latency: float) -> Completion:
+    def _completion(self, raw: bytes, latency: float, lead: str = "") -> Completion:
+        """The completion in ``raw``; ``lead`` is the forced start of the reply that the
+        server's content continues (a prefill), read before it."""
         try:
             data = json.loads(raw)
         except ValueError:
@@ -375,6 +398,9 @@ class OpenAITarget:
             )
         finish = choice.get("finish_reason")
         finish_reason = finish if isinstance(finish, str) else None
+        content = message.get("content")
+        if lead and (content is None or isinstance(content, str)):
+            message = {**message, "content": lead + (content or "")}
         try:
             split = split_message(message, finish_reason=finish_reason)
         except TypeError as exc:

@@ -147,6 +147,9 @@ class RayTarget:
     def __repr__(self) -> str:
         return f"RayTarget({self._spec!r})"
 
+    def prefill_support(self) -> str | None:
+        return self.inner.prefill_support()
+
     @property
     def waves_run(self) -> int:
         return self._batcher.batches_run
