@@ -86,6 +86,15 @@ class AcceptsPrefill(Protocol):
     def prefill_support(self) -> str | None: ...
 
 
+@runtime_checkable
+class ClassifiesConversations(Protocol):
+    """An optional ability of a target that can continue a forced reply: told that it serves a
+    guard model, which reads a whole conversation (its last message the assistant's response)
+    to classify it, the target sends such conversations as they are and never continues them."""
+
+    def classify_conversations(self) -> None: ...
+
+
 def prefill_support(target: object) -> str | None:
     """How ``target`` continues a forced reply, or None when it cannot."""
     return target.prefill_support() if isinstance(target, AcceptsPrefill) else None

@@ -23,7 +23,7 @@ from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.judges.guards_local import LocalGuardRunner, Vocab, local_runner
 from thinksafe.judges.parts import Question
-from thinksafe.protocols import Target
+from thinksafe.protocols import ClassifiesConversations, Target
 from thinksafe.records import Completion, Message, messages_from
 
 __all__ = [
@@ -101,6 +101,8 @@ class Asker:
         """Whole prompts on a local engine (else chat calls), greedy; the retry samples."""
         if max_tokens < 1:
             raise ConfigError(f"a guard needs max_tokens of at least 1 (got {max_tokens})")
+        if isinstance(target, ClassifiesConversations):
+            target.classify_conversations()
         return cls(
             target,
             GenerationConfig(temperature=0.0, max_tokens=max_tokens),

@@ -158,6 +158,7 @@ class OpenAITarget:
     ) -> None:
         self.provider = provider
         self.model = model
+        self._classifies = False
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.timeout_s = timeout_s
@@ -221,10 +222,17 @@ class OpenAITarget:
     def __repr__(self) -> str:
         return f"OpenAITarget({self.spec!r}, base_url={self.base_url!r})"
 
+    def classify_conversations(self) -> None:
+        """This target serves a guard model: a last assistant message is the response to
+        classify, never a reply to continue (see :meth:`prefill_support`)."""
+        self._classifies = True
+
     def prefill_support(self) -> str | None:
         """A server that renders the chat template itself (vLLM, SGLang) continues a last
         assistant message when asked with ``continue_final_message``; OpenAI's own API and
         Ollama's OpenAI endpoint have no such switch."""
+        if self._classifies:
+            return None
         if self.provider != "openai" or urlsplit(self.base_url).hostname == "api.openai.com":
             return None
         return "continue_final_message=true, add_generation_prompt=false (vLLM, SGLang)"
