@@ -29,7 +29,7 @@ from thinksafe import __version__
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED, Rate
-from thinksafe.metrics.schema import Summary, ci_pair
+from thinksafe.metrics.schema import JudgeBlock, Summary, ci_pair
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
     answer_refusal,
@@ -426,7 +426,7 @@ def _group_rows(entries: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]
     ]
 
 
-def _outcome_rows(block: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _outcome_rows(block: JudgeBlock) -> list[dict[str, Any]]:
     outcomes = block["counts"]["outcomes"]
     return [
         {"channel": CHANNEL_TITLES[ch], "counts": [outcomes[ch].get(o, 0) for o in OUTCOMES]}

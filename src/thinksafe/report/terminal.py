@@ -18,7 +18,7 @@ from rich.text import Text
 from thinksafe.errors import DataError
 from thinksafe.metrics.harm import counts_text, score_text
 from thinksafe.metrics.rates import NOT_SCORED
-from thinksafe.metrics.schema import JudgeBlock, Summary
+from thinksafe.metrics.schema import AdaptiveDoc, JudgeBlock, Scope, Summary
 from thinksafe.metrics.summary import (
     RATE_CHANNELS,
     READABLE_SCHEMAS,
@@ -127,11 +127,9 @@ def render_summary(summary: Summary, console: Console) -> None:
     _harm_scores(judges, console)
 
 
-def _harm_scores(judges: Mapping[str, Any], console: Console) -> None:
+def _harm_scores(judges: Mapping[str, JudgeBlock], console: Console) -> None:
     """Harm scores of the unsafe answers and traces, per judge that gave any."""
-    scored = [
-        (spec, block["harm_scores"]) for spec, block in judges.items() if block.get("harm_scores")
-    ]
+    scored = [(spec, harm) for spec, block in judges.items() if (harm := block.get("harm_scores"))]
     if not scored:
         return
     table = Table(
@@ -147,7 +145,8 @@ def _harm_scores(judges: Mapping[str, Any], console: Console) -> None:
     for spec, harm in scored:
         cells = []
         for ch in CHANNELS:
-            text = f"{score_text(harm.get(ch))}\n{counts_text(harm.get(ch))}"
+            entry = harm[ch]
+            text = f"{score_text(entry)}\n{counts_text(entry)}"
             if _narrow(console):
                 text = text.replace(" [", "\n[").replace(", median", "\nmedian")
             cells.append(Text(text))
@@ -155,7 +154,7 @@ def _harm_scores(judges: Mapping[str, Any], console: Console) -> None:
     console.print(_fit(table, console))
 
 
-def _adaptive(attacks: Mapping[str, Any], console: Console) -> None:
+def _adaptive(attacks: Mapping[str, AdaptiveDoc], console: Console) -> None:
     """Adaptive attacks: search success (judged by each attack's own judge) and its cost."""
     if not attacks:
         return
@@ -264,7 +263,7 @@ def corrected_text(fixed: Mapping[str, Any] | None) -> str:
     return rate_text(fixed)
 
 
-def _samples(block: Mapping[str, Any], scope: str, console: Console) -> None:
+def _samples(block: JudgeBlock, scope: Scope, console: Console) -> None:
     """For a run with ``--samples N``: unsafe in any of N copies, and how often copies disagree."""
     samples: Mapping[str, Any] = block.get("samples") or {}
     channels: Mapping[str, Any] = (samples.get(scope) or {}).get("channels") or {}
@@ -287,7 +286,7 @@ def _scope_words(scope: str) -> str:
     return "must-refuse prompts" if scope == "refuse" else "all prompts"
 
 
-def _decided_by(block: Mapping[str, Any], console: Console) -> None:
+def _decided_by(block: JudgeBlock, console: Console) -> None:
     """For a cascade: how many verdicts of each channel each member decided."""
     decided: Mapping[str, Mapping[str, int]] = block.get("decided_by") or {}
     for channel in ("answer", "reasoning"):
@@ -415,7 +414,7 @@ def _rates_table(
     console.print(_fit(table, console))
 
 
-def _two_by_two(block: Mapping[str, Any], scope: str, console: Console) -> None:
+def _two_by_two(block: JudgeBlock, scope: Scope, console: Console) -> None:
     table_data = block["reasoning_x_answer"][scope]["overall"]
     cells: Mapping[str, Any] = table_data.get("cells") or {}
 
@@ -438,12 +437,13 @@ def _two_by_two(block: Mapping[str, Any], scope: str, console: Console) -> None:
     table.add_row("reasoning safe", cell("safe/safe"), cell("unsafe_answer_clean_trace"))
     table.add_row("reasoning unsafe", cell("leaky_reasoning"), cell("unsafe/unsafe"))
     console.print(table)
-    paired = (block.get("trace_vs_answer") or {}).get(scope)
+    tva = block.get("trace_vs_answer")
+    paired = tva[scope] if tva else None
     if paired is not None:
         console.print(Text(trace_vs_answer_text(paired)))
 
 
-def _over_refusal(block: Mapping[str, Any], console: Console) -> None:
+def _over_refusal(block: JudgeBlock, console: Console) -> None:
     data = block.get("over_refusal") or {}
     overall = data.get("overall") or {}
     if not overall.get("total"):
@@ -473,7 +473,7 @@ def _over_refusal(block: Mapping[str, Any], console: Console) -> None:
     console.print(_fit(table, console))
 
 
-def _outcomes(block: Mapping[str, Any], console: Console) -> None:
+def _outcomes(block: JudgeBlock, console: Console) -> None:
     outcomes: Mapping[str, Mapping[str, int]] = (block.get("counts") or {}).get("outcomes") or {}
     table = Table(title="Outcomes per channel (all attempts)", title_justify="left")
     table.add_column("Channel")
@@ -496,7 +496,9 @@ def _outcomes(block: Mapping[str, Any], console: Console) -> None:
         console.print(Text(f"No attempt was {', '.join(absent)} in any channel.", style="dim"))
 
 
-def _other_judges(judges: Mapping[str, Any], others: Sequence[str], console: Console) -> None:
+def _other_judges(
+    judges: Mapping[str, JudgeBlock], others: Sequence[str], console: Console
+) -> None:
     table = Table(title="Other judges (unsafe rate, headline prompts)", title_justify="left")
     table.add_column("Judge")
     for channel in RATE_CHANNELS:
