@@ -38,7 +38,14 @@ from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError, UserError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
 from thinksafe.metrics.samples import SAMPLE_VARIANT, sample_copies, sample_index
-from thinksafe.protocols import Judge, PartlyInlineJudge, Target
+from thinksafe.protocols import (
+    BatchJudge,
+    Judge,
+    PartlyInlineJudge,
+    Target,
+    is_inline,
+    suite_provenance,
+)
 from thinksafe.records import (
     Attempt,
     AttemptResult,
@@ -253,7 +260,7 @@ class Runner:
         """The suite's samples after selection; what was read and chosen is kept for the run."""
         suite = build_suite(self.spec.suite, self.spec.suite_options)
         loaded = list(suite.load())
-        self.provenance = dict(getattr(suite, "provenance", {}) or {})
+        self.provenance = suite_provenance(suite)
         samples, self.selection = select(
             loaded,
             limit=self.spec.limit,
@@ -435,7 +442,7 @@ class Runner:
 
         # Cheap, deterministic judges (rules, offline, scripted) run in line and are recomputed
         # rather than cached; model-based judges get a worker pool, a queue and the cache.
-        inline = [bool(getattr(j, "inline", False)) for j in judges]
+        inline = [is_inline(j) for j in judges]
         judge_queues: list[asyncio.Queue[tuple[Attempt, JudgeItem, str] | None]] = [
             asyncio.Queue(maxsize=spec.judge_concurrency * 4) for _ in judges
         ]
@@ -460,11 +467,10 @@ class Runner:
 
         async def judge_inline(judge: Judge, items: list[JudgeItem]) -> list[Verdict]:
             """Verdicts of an in-line judge, for a whole batch at once where it can."""
-            batch = getattr(judge, "judge_batch", None)
-            if batch is None:
+            if not isinstance(judge, BatchJudge):
                 return [(await call_judge(judge, item))[0] for item in items]
             try:
-                found: list[Verdict] = batch(items)
+                found = judge.judge_batch(items)
             except ProviderError as exc:
                 return [failed_verdict(judge, item, exc) for item in items]
             return [owned_verdict(judge, v) for v in found]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from thinksafe.config import GenerationConfig
 from thinksafe.records import Channel, Completion, JudgeItem, Messages, Sample, Verdict
+
+if TYPE_CHECKING:
+    from thinksafe.suites.base import SuiteInfo
 
 
 @runtime_checkable
@@ -64,6 +67,60 @@ class Judge(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class DescribedSuite(Protocol):
+    """An optional ability of a suite: it declares what it is (description, source, licence,
+    citation) in one typed shape."""
+
+    @property
+    def info(self) -> SuiteInfo: ...
+
+
+@runtime_checkable
+class SuiteWithProvenance(Protocol):
+    """An optional ability of a suite: it says what it read (file, revision, hash), for the
+    run's record. Filled in by ``load``."""
+
+    @property
+    def provenance(self) -> Mapping[str, Any]: ...
+
+
+def suite_provenance(suite: object) -> dict[str, Any]:
+    """What ``suite`` says it read (empty when it says nothing)."""
+    return dict(suite.provenance or {}) if isinstance(suite, SuiteWithProvenance) else {}
+
+
+@runtime_checkable
+class InlineJudge(Protocol):
+    """An optional ability of a judge: it is cheap and deterministic (``rules``, ``offline``,
+    ``scripted``), so the engine runs it in line and recomputes its verdicts rather than
+    caching them. ``inline`` says whether it is so as built."""
+
+    @property
+    def inline(self) -> bool: ...
+
+
+def is_inline(judge: object) -> bool:
+    """Whether the engine runs ``judge`` in line (:class:`InlineJudge`)."""
+    return isinstance(judge, InlineJudge) and bool(judge.inline)
+
+
+@runtime_checkable
+class BatchJudge(Protocol):
+    """An optional ability of a judge: it reads many items in one call (``offline``,
+    ``rules``)."""
+
+    def judge_batch(self, items: Sequence[JudgeItem]) -> list[Verdict]: ...
+
+
+@runtime_checkable
+class PreparedTarget(Protocol):
+    """An optional ability of a target: work done once before request processes are forked
+    (a client built), so that each process inherits it ready."""
+
+    def prepare(self) -> None: ...
 
 
 @runtime_checkable

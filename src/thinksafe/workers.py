@@ -34,7 +34,7 @@ import traceback
 from typing import Any
 
 from thinksafe.config import GenerationConfig
-from thinksafe.protocols import Target
+from thinksafe.protocols import PreparedTarget, Target
 from thinksafe.records import Completion, Messages, messages_from, messages_to_list
 from thinksafe.retry import RetryPolicy, generate_with_retries
 
@@ -196,9 +196,8 @@ class WorkerPool:
         """Fork ``n`` workers that send requests through (their copy of) ``target``. Call
         before any event loop runs in this process; a target with a ``prepare()`` method is
         prepared first, so that each worker inherits a ready client."""
-        prepare = getattr(target, "prepare", None)
-        if callable(prepare):
-            prepare()
+        if isinstance(target, PreparedTarget):
+            target.prepare()
         workers: list[_Worker] = []
         parent = os.getpid()
         for _ in range(n):

@@ -19,6 +19,7 @@ from thinksafe import registry
 from thinksafe.build import build_suite
 from thinksafe.cli.app import app, stdout
 from thinksafe.errors import ConfigError
+from thinksafe.protocols import DescribedSuite, suite_provenance
 from thinksafe.registry import ComponentInfo
 from thinksafe.suites.base import SuiteInfo, harm_area_name
 from thinksafe.text import shown_literally
@@ -86,7 +87,7 @@ def suite_summary(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     """Load ``spec`` and count its samples per category, harm area and expected behaviour."""
     suite = build_suite(spec, options)
     samples = list(suite.load())
-    info: SuiteInfo | None = getattr(suite, "info", None)
+    info: SuiteInfo | None = suite.info if isinstance(suite, DescribedSuite) else None
     per_category: dict[str, Counter[str]] = {}
     for s in samples:
         per_category.setdefault(s.category, Counter())[s.expected] += 1
@@ -105,7 +106,7 @@ def suite_summary(spec: str, options: dict[str, Any] | None = None) -> dict[str,
         },
         "harm_areas": dict(sorted(Counter(s.harm_area for s in samples).items())),
         "example_id": samples[0].id if samples else None,
-        "provenance": dict(getattr(suite, "provenance", None) or {}),
+        "provenance": suite_provenance(suite),
     }
 
 

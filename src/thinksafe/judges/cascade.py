@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from thinksafe import registry
 from thinksafe.build import JudgeContext, build_judge
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.judges.ensemble import split_members
 from thinksafe.judges.provenance import DECIDED_BY
-from thinksafe.protocols import Judge
+from thinksafe.protocols import BatchJudge, Judge
 from thinksafe.records import Channel, JudgeItem, Verdict, canonical_json
 from thinksafe.targets.local import Batcher
 
@@ -48,13 +48,6 @@ BATCH_WAIT_S = 0.002
 MAX_BATCH = 512
 # Items whose FIRST verdict is kept for a retry after SECOND failed.
 _MAX_PENDING = 4096
-
-
-@runtime_checkable
-class BatchJudge(Protocol):
-    """A judge that reads many items in one call (``offline``, ``rules``)."""
-
-    def judge_batch(self, items: Sequence[JudgeItem]) -> list[Verdict]: ...
 
 
 def _member(spec: str, verdict: Verdict | None) -> dict[str, Any] | None:
