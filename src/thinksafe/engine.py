@@ -34,7 +34,7 @@ from thinksafe.build import (
     build_target,
     split_judge_spec,
 )
-from thinksafe.config import ConnectionConfig, GenerationConfig
+from thinksafe.config import ConnectionConfig
 from thinksafe.errors import ConfigError, ProviderError, UserError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
 from thinksafe.metrics.samples import SAMPLE_VARIANT, sample_copies, sample_index
@@ -57,7 +57,8 @@ from thinksafe.records import (
     content_hash,
     messages_to_list,
 )
-from thinksafe.retry import RetryPolicy, call_with_retries, generate_with_retries
+from thinksafe.retry import call_with_retries, generate_with_retries
+from thinksafe.runconfig import RunConfig
 from thinksafe.store.sqlite import Store
 from thinksafe.suites.selection import select
 from thinksafe.targets.vllm import share_gpu
@@ -83,36 +84,8 @@ def default_judge() -> str:
     raise ConfigError("no offline judge is registered; pass --judge")
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything that defines a run. Its hash (with the samples') is the run id."""
-
-    model: str
-    suite: str
-    judges: tuple[str, ...] = ()
-    attacks: tuple[str, ...] = ("none",)
-    generation: GenerationConfig = field(default_factory=GenerationConfig)
-    connection: ConnectionConfig = field(default_factory=ConnectionConfig)
-    judge_connection: ConnectionConfig = field(default_factory=ConnectionConfig)
-    suite_options: dict[str, Any] = field(default_factory=dict)
-    limit: int | None = None
-    sample: int | None = None
-    sample_seed: int = 0
-    categories: tuple[str, ...] = ()
-    split: str | None = None
-    name: str | None = None
-    max_concurrency: int = 16
-    judge_concurrency: int = 16
-    max_error_rate: float | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # Processes that send the requests (thinksafe.workers): 0 chooses, 1 is this process.
-    workers: int = 0
-    # Each attempt is sent this many times (thinksafe.metrics.samples).
-    samples: int = 1
-
-    def __post_init__(self) -> None:
-        if self.samples < 1:
-            raise ConfigError(f"--samples must be at least 1, got {self.samples}")
+# The configuration of a run (validated when made): thinksafe.runconfig.
+RunSpec = RunConfig
 
 
 class Progress(Protocol):

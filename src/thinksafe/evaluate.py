@@ -25,7 +25,7 @@ from thinksafe.metrics.summary import build_summary, headline_scope
 from thinksafe.protocols import Target
 from thinksafe.records import Channel, content_hash
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
-from thinksafe.workers import WORKER_PROVIDERS, WorkerPool, auto_workers, can_fork
+from thinksafe.workers import WorkerPool, auto_workers, can_fork
 
 
 def summarise(result: RunResult, store: Store) -> Summary:
@@ -143,6 +143,11 @@ def run_spec(
 
     With more than one worker (``spec.workers``; see :mod:`thinksafe.workers`) the request
     processes are forked here, before the event loop starts."""
+    spec.check_names()
+    if target_factory is None and spec.ray is not None:
+        from thinksafe.targets.ray import ray_target_factory
+
+        target_factory = ray_target_factory(spec.model, spec.ray)
     n_workers = resolve_workers(spec, target_factory)
     pool = None
     target = None
@@ -174,19 +179,12 @@ def resolve_workers(
     provider = spec.model.split("/", 1)[0]
     if spec.workers == 0:
         return 1 if target_factory is not None else auto_workers(provider, spec.max_concurrency)
-    if spec.workers < 0:
-        raise ConfigError(f"--workers must be 0 (choose) or more, got {spec.workers}")
-    if spec.workers > 1:
-        if not can_fork():
-            raise ConfigError(
-                "--workers above 1 needs Linux and a process with no other threads running;"
-                " pass --workers 1"
-            )
-        if provider not in WORKER_PROVIDERS:
-            raise ConfigError(
-                f"--workers above 1 works with {', '.join(sorted(WORKER_PROVIDERS))} targets,"
-                f" not {provider}/; pass --workers 1"
-            )
+    if spec.workers > 1 and not can_fork():
+        # Not a check of the configuration (thinksafe.runconfig): of this process.
+        raise ConfigError(
+            "--workers above 1 needs Linux and a process with no other threads running;"
+            " pass --workers 1"
+        )
     return min(spec.workers, max(1, spec.max_concurrency))
 
 
@@ -204,5 +202,6 @@ def evaluate(
     ``max_concurrency``, ...). Re-running the same call reads everything from the store.
     """
     spec = RunSpec(model=model, suite=suite, judges=tuple(judges), **options)
+    spec.check_names()
     with Store(store) as db:
         return run_spec(spec, db)[1]

@@ -26,8 +26,6 @@ from thinksafe.cli.options import (
     judge_connection,
     judge_retry,
     load_config_file,
-    resolve_judge_concurrency,
-    resolve_limit,
 )
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.suites import parse_option_pairs
@@ -39,7 +37,7 @@ from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
 from thinksafe.sweep import parse_sweep, render_sweep, sweep_document, sweep_specs
 from thinksafe.targets.defaults import decoding_line
-from thinksafe.thinking import think_plan
+from thinksafe.targets.ray import RayOptions
 
 
 def _extra_body(value: Any) -> dict[str, Any]:
@@ -226,9 +224,7 @@ def run(
 ) -> None:
     """Assess a model on a suite: generate, judge answer and reasoning separately, summarise."""
     r = Resolver(load_config_file(config))
-    model_spec = r.get("model", model)
-    if not model_spec:
-        raise ConfigError("give a model with --model PROVIDER/MODEL (for example mock/reasoner)")
+    model_spec = r.get("model", model) or ""
     suite_options = {
         k: r.get(k, v)
         for k, v in zip(
@@ -245,21 +241,11 @@ def run(
         )
         if r.get(k, v) is not None
     }
+    # Every check of these values is RunConfig's (thinksafe.runconfig), so the Python API
+    # refuses what this command refuses, with the same line.
     max_error = r.get("max_error_rate", max_error_rate, cast=float)
-    if max_error is not None and not 0.0 <= max_error <= 1.0:
-        raise ConfigError("--max-error-rate must be between 0 and 1")
     concurrency = r.get("max_concurrency", max_concurrency, 16, int)
-    judge_conc = resolve_judge_concurrency(r, judge_concurrency)
-    if concurrency < 1:
-        raise ConfigError("--max-concurrency must be at least 1")
     suite_options.update(parse_option_pairs(list(as_list(r.get("suite_option", suite_option)))))
-    sample_n = r.get("sample", sample, cast=int)
-    if sample_n is not None and sample_n < 1:
-        raise ConfigError("--sample must be at least 1")
-    limit_n = resolve_limit(r, limit)
-    samples_n = r.get("samples", samples, 1, int)
-    if samples_n < 1:
-        raise ConfigError("--samples must be at least 1")
     timeout_s = r.get("timeout", timeout, 600.0, float)
     spec = RunSpec(
         model=model_spec,
@@ -286,36 +272,33 @@ def run(
         ),
         judge_connection=judge_connection(r, judge_base_url, judge_api_key_env, timeout),
         suite_options=suite_options,
-        limit=limit_n,
-        sample=sample_n,
+        limit=r.get("limit", limit, cast=int),
+        sample=r.get("sample", sample, cast=int),
         sample_seed=r.get("sample_seed", sample_seed, 0, int),
         categories=as_list(r.get("category", category)),
         split=r.get("split", split),
         name=r.get("name", name),
         max_concurrency=concurrency,
-        judge_concurrency=judge_conc,
+        judge_concurrency=r.get("judge_concurrency", judge_concurrency, 16, int),
         workers=r.get("workers", workers, 0, int),
-        samples=samples_n,
+        samples=r.get("samples", samples, 1, int),
         max_error_rate=max_error,
         retry=judge_retry(r, max_retries),
-    )
-    think_plan(spec.generation)
-    factory = None
-    if ray or r.get("ray", None, cast=_as_bool):
-        from thinksafe.targets.ray import RayOptions, ray_target_factory
-
-        factory = ray_target_factory(
-            spec.model,
+        ray=(
             RayOptions(
                 address=r.get("ray_address", ray_address),
                 workers=r.get("ray_workers", ray_workers, cast=int),
                 gpus_per_worker=r.get("ray_gpus_per_worker", ray_gpus_per_worker, cast=float),
                 batch_size=r.get("ray_batch_size", ray_batch_size, 64, int),
-            ),
-        )
-        if r.get("max_concurrency", max_concurrency) is None:
-            # one wave: every replica loads the model once
-            spec = dataclasses.replace(spec, max_concurrency=1_000_000)
+            )
+            if ray or r.get("ray", None, cast=_as_bool)
+            else None
+        ),
+    )
+    if spec.ray is not None and r.get("max_concurrency", max_concurrency) is None:
+        # one wave: every replica loads the model once
+        spec = dataclasses.replace(spec, max_concurrency=1_000_000)
+    spec.check_names()
     sweep_text = r.get("sweep", sweep)
     out = stdout()
     path = r.get("json", json_path)
@@ -330,7 +313,7 @@ def run(
                     enabled=progress and sys.stderr.isatty(),
                     announce=decoding_line(point.model, point.generation),
                 )
-                result, summary = run_spec(point, db, bar, target_factory=factory)
+                result, summary = run_spec(point, db, bar)
                 results.append(result)
                 summaries.append(summary)
         document = sweep_document(key, values, summaries)
@@ -349,7 +332,7 @@ def run(
             enabled=progress and sys.stderr.isatty(),
             announce=decoding_line(spec.model, spec.generation),
         )
-        result, summary = run_spec(spec, db, bar, target_factory=factory)
+        result, summary = run_spec(spec, db, bar)
     render_summary(summary, out)
     if path is not None:
         write_json(path, summary)
