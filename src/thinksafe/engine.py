@@ -12,30 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from thinksafe import registry
 from thinksafe.attacks import (
-    Attack,
     AttackContext,
     attack_sources,
-    build_attack,
-    check_target_abilities,
     prepare_attacks,
 )
 from thinksafe.attacks.adaptive.base import AdaptiveAttack
 from thinksafe.attacks.adaptive.stage import SearchStage, adaptive_attacks, run_identity
+from thinksafe.build import DEFAULT_JUDGES as DEFAULT_JUDGES
 from thinksafe.build import (
-    JudgeContext,
-    build_judge,
-    build_suite,
+    Plan,
+    TargetFactory,
+    build_plan,
     build_target,
     split_judge_spec,
 )
-from thinksafe.config import ConnectionConfig
-from thinksafe.errors import ConfigError, ProviderError, UserError
+from thinksafe.build import default_judge as default_judge
+from thinksafe.errors import ProviderError, UserError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
 from thinksafe.metrics.samples import SAMPLE_VARIANT, sample_copies, sample_index
 from thinksafe.protocols import (
@@ -44,7 +42,6 @@ from thinksafe.protocols import (
     PartlyInlineJudge,
     Target,
     is_inline,
-    suite_provenance,
 )
 from thinksafe.records import (
     Attempt,
@@ -54,17 +51,14 @@ from thinksafe.records import (
     JudgeItem,
     Sample,
     Verdict,
+    completion_key,
     content_hash,
     messages_to_list,
 )
 from thinksafe.retry import call_with_retries, generate_with_retries
 from thinksafe.runconfig import RunConfig
 from thinksafe.store.sqlite import Store
-from thinksafe.suites.selection import select
-from thinksafe.targets.vllm import share_gpu
-from thinksafe.workers import WorkerPool
 
-DEFAULT_JUDGES: tuple[str, ...] = ("offline", "rules")
 JUDGE_ERROR_PREFIX = "judge call failed: "
 # Completions found in the cache are judged this many at a time.
 CACHED_BATCH = 512
@@ -72,16 +66,6 @@ CACHED_BATCH = 512
 # POST_WAIT_S after the first one for more, unless POST_BATCH are already waiting.
 POST_WAIT_S = 0.1
 POST_BATCH = 256
-
-
-def default_judge() -> str:
-    """The best judge that needs no model: the trained offline judge when it is installed,
-    else the rules refusal detector."""
-    names = registry.judges.names()
-    for name in DEFAULT_JUDGES:
-        if name in names:
-            return name
-    raise ConfigError("no offline judge is registered; pass --judge")
 
 
 # The configuration of a run (validated when made): thinksafe.runconfig.
@@ -126,12 +110,6 @@ class RunResult:
     @property
     def error_rate(self) -> float:
         return self.errors / len(self.results) if self.results else 0.0
-
-
-def completion_key(target_id: str, attempt: Attempt) -> str:
-    """The cache key of a completion; ``target_id`` hashes the target's identity and the
-    generation config."""
-    return content_hash("completion", target_id, messages_to_list(attempt.messages))
 
 
 def verdict_key(judge: Judge, item: JudgeItem, identity: str | None = None) -> str:
@@ -197,23 +175,29 @@ def judge_note(judge: Judge) -> str:
 
 
 class Runner:
-    """Runs one RunSpec against one store."""
+    """Runs one Plan (:func:`thinksafe.build.build_plan`) against one store.
+
+    Given a RunConfig instead, it builds the plan itself when the run starts (with
+    ``target_factory`` and ``target`` as :func:`~thinksafe.build.build_plan` takes them)."""
 
     def __init__(
         self,
-        spec: RunSpec,
+        plan: Plan | RunConfig,
         store: Store,
         *,
         progress: Progress | None = None,
-        target_factory: Callable[[str, ConnectionConfig], Target] | None = None,
-        pool: WorkerPool | None = None,
+        target_factory: TargetFactory | None = None,
         target: Target | None = None,
     ) -> None:
-        self.spec = spec
+        if isinstance(plan, Plan):
+            self.plan: Plan | None = plan
+            self.spec = plan.config
+        else:
+            self.plan = None
+            self.spec = plan
         self.store = store
         self.progress = progress or NullProgress()
-        self._make_target = target_factory or build_target
-        self.pool = pool
+        self._target_factory = target_factory
         self._target = target
         self._done = 0
         self._errors = 0
@@ -221,40 +205,18 @@ class Runner:
         self._model_calls = 0
         self._judge_calls = 0
         self._abort: str | None = None
-        self.selection: dict[str, Any] = {}
-        # The run's attacks, once built (and prepared, for those that call a model first).
-        self.attacks: list[Attack] | None = None
-        self.provenance: dict[str, Any] = {}
         self.adaptive: list[AdaptiveAttack] = []
 
     # -- set-up ----------------------------------------------------------------------------
 
-    def load_samples(self) -> list[Sample]:
-        """The suite's samples after selection; what was read and chosen is kept for the run."""
-        suite = build_suite(self.spec.suite, self.spec.suite_options)
-        loaded = list(suite.load())
-        self.provenance = suite_provenance(suite)
-        samples, self.selection = select(
-            loaded,
-            limit=self.spec.limit,
-            sample=self.spec.sample,
-            seed=self.spec.sample_seed,
-            categories=self.spec.categories,
-            split=self.spec.split,
-        )
-        if not samples:
-            raise UserError(
-                f"suite {self.spec.suite!r} has no samples to run"
-                + (" after selection" if len(loaded) else "")
-            )
-        return samples
-
     def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
         """The static attempts; adaptive attacks make theirs later, in the search stage."""
-        attacks = self.attacks
-        if attacks is None:
-            attacks = [build_attack(a) for a in self.spec.attacks]
+        assert self.plan is not None
+        attacks = self.plan.attacks
         self.adaptive = adaptive_attacks(attacks)
+        if self.plan.attempts is not None:
+            chosen = {s.id for s in samples}
+            return [a for a in self.plan.attempts if a.sample_id in chosen]
         attempts: list[Attempt] = []
         seen: set[str] = set()
         for sample in samples:
@@ -269,7 +231,9 @@ class Runner:
     def completion_keys(self, target_id: str, attempts: Sequence[Attempt]) -> list[str]:
         """The cache key of each attempt's completion (:func:`completion_key`); the k-th copy
         of an attempt (``--samples``, k >= 2) has a key of its own, so it is a call of its own
-        and is cached apart."""
+        and is cached apart. A plan may key its completions its own way (transcripts)."""
+        if self.plan is not None and self.plan.completion_keys is not None:
+            return self.plan.completion_keys(target_id, attempts)
         keys = []
         for a in attempts:
             k = sample_index(a.variant)
@@ -293,21 +257,19 @@ class Runner:
 
     def describe(self, target: Target, judges: Sequence[Judge], n_samples: int) -> dict[str, Any]:
         """The run's full configuration as stored and reported. Never holds a secret."""
+        assert self.plan is not None
+        plan = self.plan
         return {
             "model": self.spec.model,
             "target": target.identity(),
             "suite": self.spec.suite,
             "suite_options": self.spec.suite_options,
             "limit": self.spec.limit,
-            "selection": self.selection,
-            "provenance": self.provenance,
+            "selection": plan.selection,
+            "provenance": plan.provenance,
             "samples": n_samples,
             "attacks": list(self.spec.attacks),
-            **(
-                {"attack_sources": sources}
-                if (sources := attack_sources(self.attacks or []))
-                else {}
-            ),
+            **({"attack_sources": sources} if (sources := attack_sources(plan.attacks)) else {}),
             "judges": [j.spec for j in judges],
             "judge_identities": [j.identity() for j in judges],
             "generation": self.spec.generation.to_dict(),
@@ -320,37 +282,30 @@ class Runner:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
-        samples = self.load_samples()
+        if self.plan is None:
+            self.plan = build_plan(
+                self.spec, target_factory=self._target_factory, target=self._target
+            )
+        plan = self.plan
+        samples = plan.samples
         by_id = {s.id: s for s in samples}
-        self.attacks = attacks = [build_attack(a) for a in self.spec.attacks]
-        target = self._target or self._make_target(self.spec.model, self.spec.connection)
-        judge_specs = self.spec.judges or (default_judge(),)
-        context = JudgeContext(
-            connection=self.spec.judge_connection,
-            make_target=lambda s: self._make_target(s, self.spec.judge_connection),
-        )
-        judges = [build_judge(j, context) for j in judge_specs]
-        share_gpu([target, *context.built])  # vllm/ engines of the target and the judges
         try:
-            # Before any call: an attack that needs what the target lacks is refused, then
-            # attacks that call a model (an attacker) do so, through the completion cache.
-            check_target_abilities(self.spec.attacks, target)
+            # Before any attempt is made, attacks that call a model (an attacker) do so,
+            # through the completion cache.
             await prepare_attacks(
-                attacks,
+                plan.attacks,
                 samples,
                 AttackContext(
                     store=self.store,
-                    make_target=lambda s: self._make_target(s, self.spec.judge_connection),
+                    make_target=lambda s: plan.make_target(s, self.spec.judge_connection),
                     retry=self.spec.retry,
                     concurrency=self.spec.max_concurrency,
                 ),
             )
             attempts = self.make_attempts(samples)
-            return await self._run(target, judges, samples, by_id, attempts)
+            return await self._run(plan.target, plan.judges, samples, by_id, attempts)
         finally:
-            await target.aclose()
-            for j in judges:
-                await j.aclose()
+            await plan.aclose()
 
     async def _run(
         self,
@@ -364,8 +319,6 @@ class Runner:
         target_id = content_hash(target.identity(), spec.generation.to_dict())
         keys = self.completion_keys(target_id, attempts)
         judge_ids = [content_hash(j.identity()) for j in judges]
-        if len({j.spec for j in judges}) != len(judges):
-            raise ConfigError("the same judge was given twice; give each judge once")
         run_id = self.run_id(target, judges, attempts)
         resumed = self.store.start_run(
             run_id,
@@ -386,7 +339,7 @@ class Runner:
                 generation=spec.generation,
                 retry=spec.retry,
                 judges=judges,
-                make_target=self._make_target,
+                make_target=self.plan.make_target if self.plan else build_target,
                 connection=spec.judge_connection,
                 concurrency=spec.max_concurrency,
                 progress=self.progress,
@@ -402,7 +355,7 @@ class Runner:
             attempts, keys = [*attempts, *searched.attempts], [*keys, *more]
         cached = self.store.get_completions(keys)
         todo = [(a, k) for a, k in zip(attempts, keys) if k not in cached]
-        pool = self.pool
+        pool = self.plan.pool if self.plan is not None else None
         if todo:
             await target.check()
             if pool is not None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from thinksafe import aio
-from thinksafe.build import build_target
+from thinksafe.build import Plan, build_plan
+from thinksafe.build import resolve_workers as resolve_workers
 from thinksafe.config import ConnectionConfig
 from thinksafe.engine import Progress, Runner, RunResult, RunSpec
-from thinksafe.errors import ConfigError
 from thinksafe.judges.accuracy import (
     ORIGIN_SHIPPED,
     ORIGIN_STORE,
@@ -25,7 +25,6 @@ from thinksafe.metrics.summary import build_summary, headline_scope
 from thinksafe.protocols import Target
 from thinksafe.records import Channel, content_hash
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
-from thinksafe.workers import WorkerPool, auto_workers, can_fork
 
 
 def summarise(result: RunResult, store: Store) -> Summary:
@@ -141,51 +140,23 @@ def run_spec(
 ) -> tuple[RunResult, Summary]:
     """Run (or resume) a spec against an open store; returns the result and its summary.
 
-    With more than one worker (``spec.workers``; see :mod:`thinksafe.workers`) the request
-    processes are forked here, before the event loop starts."""
-    spec.check_names()
-    if target_factory is None and spec.ray is not None:
-        from thinksafe.targets.ray import ray_target_factory
+    The plan is built here (:func:`thinksafe.build.build_plan`), before the event loop starts,
+    so that request processes (``spec.workers``; see :mod:`thinksafe.workers`) can be forked."""
+    plan = build_plan(spec, target_factory=target_factory, fork_workers=True)
+    return run_plan(plan, store, progress)
 
-        target_factory = ray_target_factory(spec.model, spec.ray)
-    n_workers = resolve_workers(spec, target_factory)
-    pool = None
-    target = None
-    if n_workers > 1:
-        target = (target_factory or build_target)(spec.model, spec.connection)
-        pool = WorkerPool.fork(
-            n_workers, target=target, generation=spec.generation, retry=spec.retry
-        )
+
+def run_plan(
+    plan: Plan, store: Store, progress: Progress | None = None
+) -> tuple[RunResult, Summary]:
+    """Run (or resume) a built plan against an open store; returns the result and its
+    summary. The plan's request processes, if any, are closed after."""
     try:
-        runner = Runner(
-            spec,
-            store,
-            progress=progress,
-            target_factory=target_factory,
-            pool=pool,
-            target=target,
-        )
-        result = aio.run(runner.run())
+        result = aio.run(Runner(plan, store, progress=progress).run())
     finally:
-        if pool is not None:
-            pool.close()
+        if plan.pool is not None:
+            plan.pool.close()
     return result, summarise(result, store)
-
-
-def resolve_workers(
-    spec: RunSpec, target_factory: Callable[[str, ConnectionConfig], Target] | None = None
-) -> int:
-    """How many request processes a run uses (1: the engine's own)."""
-    provider = spec.model.split("/", 1)[0]
-    if spec.workers == 0:
-        return 1 if target_factory is not None else auto_workers(provider, spec.max_concurrency)
-    if spec.workers > 1 and not can_fork():
-        # Not a check of the configuration (thinksafe.runconfig): of this process.
-        raise ConfigError(
-            "--workers above 1 needs Linux and a process with no other threads running;"
-            " pass --workers 1"
-        )
-    return min(spec.workers, max(1, spec.max_concurrency))
 
 
 def evaluate(

@@ -76,6 +76,12 @@ def messages_to_list(messages: Sequence[Message]) -> list[dict[str, str]]:
     return [m.to_dict() for m in messages]
 
 
+def completion_key(target_id: str, attempt: Attempt) -> str:
+    """The cache key of a completion; ``target_id`` hashes the target's identity and the
+    generation config."""
+    return content_hash("completion", target_id, messages_to_list(attempt.messages))
+
+
 def last_user_text(messages: Sequence[Message]) -> str:
     for m in reversed(messages):
         if m.role == "user":

@@ -150,12 +150,14 @@ class RunConfig:
     def provider(self) -> str:
         return self.model.split("/", 1)[0]
 
-    def check_names(self) -> None:
+    def check_names(self, *, target: bool = True) -> None:
         """``UnknownComponentError`` (one line, naming what is registered) for a target, suite,
-        judge or attack that nothing is registered under. Called before anything is built."""
+        judge or attack that nothing is registered under. Called before anything is built.
+        ``target=False``: the run's target is not built from the registry (it is given)."""
         from thinksafe.build import SuiteSpec, split_judge_spec, split_target_spec
 
-        registry.targets.get(split_target_spec(self.model)[0])
+        if target:
+            registry.targets.get(split_target_spec(self.model)[0])
         registry.suites.get(SuiteSpec.parse(self.suite).name)
         for judge in self.judges:
             registry.judges.get(split_judge_spec(judge)[0])

@@ -11,8 +11,9 @@ Rows are read by the same reader and row parser as the ``file:`` suite, so the s
 same column options and the same ``FILE:LINE`` errors apply.
 
 Each row becomes a :class:`Transcript` (a :class:`~thinksafe.records.Sample` and the
-:class:`~thinksafe.records.Completion` it got). :class:`ReplayRunner` then runs the real engine
-over them: the ``replay`` target hands back each prompt's recorded response, so judging,
+:class:`~thinksafe.records.Completion` it got). :func:`thinksafe.build.build_replay_plan` makes
+a plan of them that the real engine runs: the ``replay`` target
+(:mod:`thinksafe.targets.replay`) hands back each prompt's recorded response, so judging,
 caching, the store and the summary are exactly those of ``thinksafe run``.
 
 Many responses per prompt. A file may hold several models' responses (a model column: each
@@ -27,19 +28,14 @@ by its prompt, so the same prompt is one sample in every model's run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from thinksafe.build import build_target
-from thinksafe.config import ConnectionConfig
-from thinksafe.engine import Progress, Runner, RunSpec, completion_key
 from thinksafe.errors import DataError
-from thinksafe.protocols import Target
 from thinksafe.reasoning import split_text
 from thinksafe.records import (
-    Attempt,
     Completion,
     Expected,
     Sample,
@@ -47,7 +43,6 @@ from thinksafe.records import (
     content_hash,
     messages_to_list,
 )
-from thinksafe.store.sqlite import Store
 from thinksafe.suites.base import read_column_options
 from thinksafe.suites.file import (
     FileOptions,
@@ -57,11 +52,7 @@ from thinksafe.suites.file import (
     row_to_sample,
 )
 
-if TYPE_CHECKING:
-    from thinksafe.targets.replay import ReplayTarget
-
 __all__ = [
-    "ReplayRunner",
     "Transcript",
     "TranscriptOptions",
     "completion_from_text",
@@ -325,72 +316,3 @@ def require_one_response_per_prompt(items: Sequence[Transcript], display: str) -
                 " another response; one file replays one response per prompt, so put each"
                 " model's transcripts in a file of its own"
             )
-
-
-class ReplayRunner(Runner):
-    """The engine over transcripts: samples from the rows, completions from the ``replay``
-    target. Every other target spec (a judge's model) is built as usual."""
-
-    def __init__(
-        self,
-        spec: RunSpec,
-        store: Store,
-        transcripts: Sequence[Transcript],
-        *,
-        progress: Progress | None = None,
-        make_target: Callable[[str, ConnectionConfig], Target] | None = None,
-    ) -> None:
-        from thinksafe.targets.replay import ReplayTarget
-
-        self._transcripts = list(transcripts)
-        self._replay: ReplayTarget = ReplayTarget.from_transcripts(
-            spec.model, self._transcripts, first_only=True
-        )
-        self._attempts = [
-            Attempt(sample_id=t.sample.id, attack="none", messages=t.sample.messages, variant=v)
-            for t, v in zip(self._transcripts, sample_variants(self._transcripts))
-        ]
-        self._recorded = {a.id: t.completion for a, t in zip(self._attempts, self._transcripts)}
-        self._build = make_target or build_target
-        super().__init__(spec, store, progress=progress, target_factory=self._target_for)
-
-    def _target_for(self, spec: str, connection: ConnectionConfig) -> Target:
-        if spec == self._replay.spec:
-            return self._replay
-        return self._build(spec, connection)
-
-    def load_samples(self) -> list[Sample]:
-        samples = list({t.sample.id: t.sample for t in reversed(self._transcripts)}.values())
-        samples.reverse()
-        if self.spec.limit is not None:
-            samples = samples[: self.spec.limit]
-        if not samples:
-            raise DataError(f"{self.spec.suite}: no transcripts to judge")
-        return samples
-
-    def make_attempts(self, samples: Sequence[Sample]) -> list[Attempt]:
-        """One attempt per row: a sample's k-th row is the attempt of variant ``sample-k``."""
-        chosen = {s.id for s in samples}
-        return [a for a in self._attempts if a.sample_id in chosen]
-
-    def completion_keys(self, target_id: str, attempts: Sequence[Attempt]) -> list[str]:
-        """The usual key for a row whose response is the one replayed for its prompt; for
-        another response to the same prompt, a key that also holds the response, under which
-        it is stored now (the replay target answers each prompt with one response)."""
-        keys = []
-        for attempt in attempts:
-            recorded = self._recorded[attempt.id]
-            if self._replay.recorded(attempt.messages) == recorded:
-                keys.append(completion_key(target_id, attempt))
-                continue
-            key = content_hash(
-                "completion",
-                target_id,
-                messages_to_list(attempt.messages),
-                "recorded response",
-                recorded.to_dict(),
-            )
-            self.store.put_completion(key, self._replay.spec, recorded)
-            keys.append(key)
-        self.store.flush()
-        return keys

@@ -181,7 +181,7 @@ def test_a_dying_worker_fails_only_its_own_requests(tmp_path: Path) -> None:
 
 def test_how_many_workers_a_run_uses(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("thinksafe.workers.can_fork", lambda: True)
-    monkeypatch.setattr("thinksafe.evaluate.can_fork", lambda: True)
+    monkeypatch.setattr("thinksafe.build.can_fork", lambda: True)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     wide = AUTO_MIN_CONCURRENCY
     assert resolve_workers(RunSpec(model="openai/m", suite="starter", max_concurrency=wide)) == (
@@ -201,7 +201,7 @@ def test_how_many_workers_a_run_uses(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_workers(RunSpec(model="mock/reasoner", suite="s", workers=2))
     with pytest.raises(ConfigError, match="--workers"):
         resolve_workers(RunSpec(model="openai/m", suite="s", workers=-1))
-    monkeypatch.setattr("thinksafe.evaluate.can_fork", lambda: False)
+    monkeypatch.setattr("thinksafe.build.can_fork", lambda: False)
     with pytest.raises(ConfigError, match="Linux"):
         resolve_workers(RunSpec(model="openai/m", suite="s", workers=2))
 

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe import aio
+from thinksafe.build import build_replay_plan
 from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
 from thinksafe.cli.options import (
     CategoryColumnOption,
@@ -57,11 +57,10 @@ from thinksafe.cli.options import (
 from thinksafe.cli.progress import make_progress
 from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
-from thinksafe.evaluate import summarise
+from thinksafe.evaluate import run_plan
 from thinksafe.report.terminal import render_summary
 from thinksafe.transcripts import (
     SUITE_PREFIX,
-    ReplayRunner,
     TranscriptOptions,
     group_by_model,
     read_transcripts,
@@ -188,9 +187,7 @@ def judge(
                 retry=judge_retry(r, max_retries),
             )
             bar = make_progress(stderr(), enabled=progress and sys.stderr.isatty())
-            runner = ReplayRunner(spec, db, items, progress=bar)
-            result = aio.run(runner.run())
-            summary = summarise(result, db)
+            result, summary = run_plan(build_replay_plan(spec, items, db), db, bar)
             render_summary(summary, out)
             state = "resumed" if result.resumed else "new"
             out.print(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from thinksafe.build import default_judge
 from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
 from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
 from thinksafe.cli.options import (
@@ -45,7 +46,6 @@ from thinksafe.cli.options import (
     resolve_limit,
 )
 from thinksafe.cli.progress import make_progress
-from thinksafe.engine import default_judge
 from thinksafe.errors import ConfigError
 from thinksafe.labelled import load_labelled, split_spec
 from thinksafe.labelled.evaluate import (

@@ -14,15 +14,16 @@ column, and the share of responses each labeller (people included) called safe p
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from thinksafe import aio
+from thinksafe.build import build_replay_plan
 from thinksafe.config import ConnectionConfig
-from thinksafe.engine import Progress, RunSpec
+from thinksafe.engine import Progress, Runner, RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.labelled.base import LabelledSet
 from thinksafe.metrics.agreement import (
@@ -37,7 +38,7 @@ from thinksafe.metrics.summary import build_summary, either_outcome
 from thinksafe.records import AttemptResult, channel_outcome
 from thinksafe.retry import RetryPolicy
 from thinksafe.store.sqlite import Store
-from thinksafe.transcripts import ReplayRunner, replay_layers
+from thinksafe.transcripts import replay_layers
 
 REPORT_SCHEMA = "thinksafe.judge-eval/1"
 HUMAN = "human"
@@ -137,13 +138,8 @@ def judge_labellers(
             judge_concurrency=judge_concurrency,
             retry=retry or RetryPolicy(),
         )
-        runner = ReplayRunner(
-            spec,
-            store,
-            [dataset.items[i].transcript for i in indices],
-            progress=progress() if progress else None,
-        )
-        result = asyncio.run(runner.run())
+        plan = build_replay_plan(spec, [dataset.items[i].transcript for i in indices], store)
+        result = aio.run(Runner(plan, store, progress=progress() if progress else None).run())
         row = store.get_run(result.run_id)
         described = row.spec if row is not None else {}
         summary = build_summary(

@@ -14,17 +14,28 @@ the text judged, so unchanged rows keep their cached verdicts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thinksafe import registry
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, DataError, ProviderError
-from thinksafe.records import Completion, Messages, canonical_json
+from thinksafe.records import (
+    Attempt,
+    Completion,
+    Messages,
+    Sample,
+    canonical_json,
+    completion_key,
+    content_hash,
+    messages_to_list,
+)
+from thinksafe.transcripts import Transcript, messages_key, read_transcripts, sample_variants
 
 if TYPE_CHECKING:
-    from thinksafe.transcripts import Transcript
+    from thinksafe.store.sqlite import Store
 
 PROVIDER = "replay"
 
@@ -57,10 +68,8 @@ class ReplayTarget:
     ) -> ReplayTarget:
         """A replay of ``transcripts``. A prompt with two different responses is a
         ``DataError`` (split them with :func:`thinksafe.transcripts.replay_layers`), unless
-        ``first_only``: then the first response is the one replayed (the engine's
-        :class:`thinksafe.transcripts.ReplayRunner` finds the others in the cache)."""
-        from thinksafe.transcripts import messages_key
-
+        ``first_only``: then the first response is the one replayed (the others are stored
+        under keys of their own: :meth:`Replay.completion_keys`)."""
         name = spec_or_name.removeprefix(f"{PROVIDER}/")
         responses: dict[str, Completion] = {}
         lines: dict[str, int] = {}
@@ -80,8 +89,6 @@ class ReplayTarget:
 
     def recorded(self, messages: Messages) -> Completion | None:
         """The response replayed for ``messages``, if any."""
-        from thinksafe.transcripts import messages_key
-
         return self._responses.get(messages_key(messages))
 
     @property
@@ -95,8 +102,6 @@ class ReplayTarget:
         return len(self._responses)
 
     async def generate(self, messages: Messages, config: GenerationConfig) -> Completion:
-        from thinksafe.transcripts import messages_key
-
         completion = self._responses.get(messages_key(messages))
         if completion is None:
             raise ProviderError(
@@ -111,6 +116,71 @@ class ReplayTarget:
         return None
 
 
+@dataclass(frozen=True)
+class Replay:
+    """Transcripts as a run: the samples and attempts are the rows (a sample's k-th row is the
+    attempt of variant ``sample-k``), the target the replay of their responses.
+    :func:`thinksafe.build.build_replay_plan` makes a plan of it."""
+
+    target: ReplayTarget
+    samples: list[Sample]
+    attempts: list[Attempt]
+    # attempt id -> the response its row recorded
+    recorded: Mapping[str, Completion]
+
+    @classmethod
+    def from_transcripts(
+        cls, spec: str, transcripts: Sequence[Transcript], *, limit: int | None = None
+    ) -> Replay:
+        """``limit``: only the first N samples (with all their rows)."""
+        rows = list(transcripts)
+        target = ReplayTarget.from_transcripts(spec, rows, first_only=True)
+        attempts = [
+            Attempt(sample_id=t.sample.id, attack="none", messages=t.sample.messages, variant=v)
+            for t, v in zip(rows, sample_variants(rows))
+        ]
+        # Each sample once, as its first row holds it.
+        samples = list({t.sample.id: t.sample for t in reversed(rows)}.values())
+        samples.reverse()
+        if limit is not None:
+            samples = samples[:limit]
+        chosen = {s.id for s in samples}
+        recorded = {a.id: t.completion for a, t in zip(attempts, rows)}
+        return cls(
+            target=target,
+            samples=samples,
+            attempts=[a for a in attempts if a.sample_id in chosen],
+            recorded=recorded,
+        )
+
+    def completion_keys(self, store: Store) -> Callable[[str, Sequence[Attempt]], list[str]]:
+        """How the engine keys the rows' completions: the usual key for a row whose response
+        is the one replayed for its prompt; for another response to the same prompt, a key
+        that also holds the response, under which it is stored in ``store`` (the replay
+        target answers each prompt with one response)."""
+
+        def keys(target_id: str, attempts: Sequence[Attempt]) -> list[str]:
+            out = []
+            for attempt in attempts:
+                recorded = self.recorded[attempt.id]
+                if self.target.recorded(attempt.messages) == recorded:
+                    out.append(completion_key(target_id, attempt))
+                    continue
+                key = content_hash(
+                    "completion",
+                    target_id,
+                    messages_to_list(attempt.messages),
+                    "recorded response",
+                    recorded.to_dict(),
+                )
+                store.put_completion(key, self.target.spec, recorded)
+                out.append(key)
+            store.flush()
+            return out
+
+        return keys
+
+
 @registry.targets.register(
     PROVIDER,
     description="Replays recorded responses from a transcript file (JSONL or CSV): replay/PATH",
@@ -121,8 +191,6 @@ def make_replay(
     *, provider: str, model: str, connection: ConnectionConfig | None = None
 ) -> ReplayTarget:
     """Build ``replay/PATH`` from a transcript file with the default column names."""
-    from thinksafe.transcripts import read_transcripts
-
     if not model:
         raise ConfigError("give the transcript file: replay/PATH")
     transcripts = read_transcripts(Path(model), display=model)

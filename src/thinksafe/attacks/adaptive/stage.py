@@ -223,7 +223,7 @@ class SearchStage:
             attack_args={"search": search_id},
         )
         # The best attempt's completion, under the key the run looks it up by.
-        from thinksafe.engine import completion_key
+        from thinksafe.records import completion_key
 
         self.store.put_completion(
             completion_key(self.target_id, attempt), self.target.spec, best.completion
