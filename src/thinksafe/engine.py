@@ -35,6 +35,7 @@ from thinksafe.build import (
 from thinksafe.build import default_judge as default_judge
 from thinksafe.errors import ProviderError, UserError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
+from thinksafe.judges.agreement import with_stance
 from thinksafe.metrics.samples import SAMPLE_VARIANT, sample_copies, sample_index
 from thinksafe.protocols import (
     BatchJudge,
@@ -379,7 +380,12 @@ class Runner:
             self._done += 1
             self.progress.update(done=self._done, errors=self._errors, tokens=self._tokens)
 
-        def record_verdict(attempt: Attempt, key: str, verdict: Verdict, *, cache: bool) -> None:
+        def record_verdict(
+            attempt: Attempt, item: JudgeItem, key: str, verdict: Verdict, *, cache: bool
+        ) -> None:
+            # The channel's stance is read now, with its text at hand, and stored with the
+            # verdict: the summary compares trace and answer from stored verdicts only.
+            verdict = with_stance(verdict, item.text)
             verdicts.setdefault(attempt.id, {})[(verdict.judge, verdict.channel)] = verdict
             self.store.put_verdict(run_id, attempt.id, key, verdict, cache=cache)
 
@@ -417,8 +423,8 @@ class Runner:
                 keys = [verdict_key(judge, item, judge_ids[ji]) for _, item in mine]
                 if inline[ji]:
                     found = await judge_inline(judge, [item for _, item in mine])
-                    for (attempt, _), key, verdict in zip(mine, keys, found):
-                        record_verdict(attempt, key, verdict, cache=False)
+                    for (attempt, item), key, verdict in zip(mine, keys, found):
+                        record_verdict(attempt, item, key, verdict, cache=False)
                     continue
                 rest = list(zip(mine, keys))
                 if isinstance(judge, PartlyInlineJudge):
@@ -429,7 +435,8 @@ class Runner:
                         if decided is None:
                             rest.append(((attempt, item), key))
                         else:
-                            record_verdict(attempt, key, owned_verdict(judge, decided), cache=False)
+                            decided = owned_verdict(judge, decided)
+                            record_verdict(attempt, item, key, decided, cache=False)
                 lookups.extend((ji, a, item, key) for (a, item), key in rest)
             queued: dict[str, list[tuple[int, JudgeItem, str]]] = {}
             if lookups:
@@ -437,7 +444,7 @@ class Runner:
                 for ji, attempt, item, key in lookups:
                     v = cached_verdicts.get(key)
                     if v is not None and v.judge == judges[ji].spec:
-                        record_verdict(attempt, key, v, cache=False)
+                        record_verdict(attempt, item, key, v, cache=False)
                     else:
                         queued.setdefault(attempt.id, []).append((ji, item, key))
             for attempt, _ in pairs:
@@ -459,7 +466,7 @@ class Runner:
                 attempt, item, key = entry
                 verdict, cache = await call_judge(judge, item)
                 self._judge_calls += 1
-                record_verdict(attempt, key, verdict, cache=cache)
+                record_verdict(attempt, item, key, verdict, cache=cache)
                 pending_judging[attempt.id] -= 1
                 if pending_judging[attempt.id] == 0:
                     del pending_judging[attempt.id]

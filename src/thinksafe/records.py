@@ -20,6 +20,9 @@ Channel = Literal["answer", "reasoning"]
 Label = Literal["safe", "unsafe", "unscorable"]
 ReasoningKind = Literal["raw", "summary", "redacted", "absent", "truncated"]
 Refusal = Literal["full", "partial", "none"]
+# Whether a channel refuses (in full) or goes ahead: recorded with its verdict when judged
+# (thinksafe.judges.agreement), so the summary compares trace and answer from stored verdicts.
+Stance = Literal["refuses", "complies"]
 Role = Literal["system", "user", "assistant"]
 
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
@@ -283,6 +286,9 @@ class Verdict:
     rationale: str = ""
     raw: str = ""
     first_unsafe_offset: int | None = None
+    # Recorded by the engine when it records the verdict (None: not recorded, as in verdicts
+    # stored before it was).
+    stance: Stance | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -295,6 +301,7 @@ class Verdict:
             "rationale": self.rationale,
             "raw": self.raw,
             "first_unsafe_offset": self.first_unsafe_offset,
+            **({"stance": self.stance} if self.stance is not None else {}),
         }
 
     @classmethod
@@ -309,6 +316,7 @@ class Verdict:
             rationale=str(d.get("rationale") or ""),
             raw=str(d.get("raw") or ""),
             first_unsafe_offset=d.get("first_unsafe_offset"),
+            stance=d.get("stance"),
         )
 
 

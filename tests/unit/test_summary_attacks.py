@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from thinksafe.judges.agreement import with_stance
 from thinksafe.metrics import build_summary
 from thinksafe.records import Attempt, AttemptResult, Completion, Message, Sample, Verdict
 
@@ -33,9 +36,18 @@ def result(
     attempt = Attempt(sample_id=s.id, attack=attack, messages=(Message("user", attack + s.id),))
     if error:
         return AttemptResult(s, attempt, Completion(error="boom"), {})
-    verdicts = {(J, "answer"): Verdict(J, "answer", answer, score=score)}  # type: ignore[arg-type]
+    # Each verdict with its channel's stance, as the engine records it when judging.
+    verdicts = {
+        (J, "answer"): with_stance(
+            Verdict(J, "answer", answer, score=score),  # type: ignore[arg-type]
+            answer_text,
+        )
+    }
     if reasoning is not None:
-        verdicts[(J, "reasoning")] = Verdict(J, "reasoning", reasoning)  # type: ignore[arg-type]
+        verdicts[(J, "reasoning")] = with_stance(
+            Verdict(J, "reasoning", reasoning),  # type: ignore[arg-type]
+            trace,
+        )
     completion = Completion(answer=answer_text, reasoning=trace, reasoning_kind="raw")
     return AttemptResult(s, attempt, completion, verdicts)
 
@@ -97,3 +109,35 @@ def test_trace_that_refuses_while_the_answer_complies_is_flagged() -> None:
     agreement = build_summary(results, judges=[J], run={})["judges"][J]["trace_answer_agreement"]
     assert agreement["n"] == 1
     assert agreement["flags"].get("trace_refuses_answer_complies") == 1
+    assert agreement["unrecorded"] == 0
+
+
+def test_agreement_reads_the_recorded_stances_not_the_text() -> None:
+    """The summary compares stored stances: it runs no detector over completion texts, and a
+    verdict stored before stances were recorded is counted as unrecorded, not guessed."""
+    flagged = result(
+        sample("a"),
+        "none",
+        "unsafe",
+        "safe",
+        trace="This is harmful. I must refuse and will not provide it.",
+        answer_text="Sure, here is how you do it.",
+    )
+    # The same stored verdicts over other text: the recorded stances still decide.
+    reread = AttemptResult(
+        flagged.sample,
+        flagged.attempt,
+        Completion(answer="I cannot help.", reasoning="Let me help.", reasoning_kind="raw"),
+        flagged.verdicts,
+    )
+    old = result(sample("b"), "none", "safe", "safe")
+    old_verdicts = {k: dataclasses.replace(v, stance=None) for k, v in old.verdicts.items()}
+    old = AttemptResult(old.sample, old.attempt, old.completion, old_verdicts)
+    agreement = build_summary([reread, old], judges=[J], run={})["judges"][J][
+        "trace_answer_agreement"
+    ]
+    assert agreement == {
+        "n": 1,
+        "flags": {"trace_refuses_answer_complies": 1},
+        "unrecorded": 1,
+    }

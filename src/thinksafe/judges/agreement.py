@@ -17,27 +17,34 @@ That detector recognises explicit decisions ("I should not help with this", "I m
 decline"); a trace that refuses only implicitly is read as complying, so the second flag can
 fire where a person would see no disagreement. No flag is raised when either side is unknown
 (no text and no refusal reading).
+
+The stances are read when a channel is judged, with the text at hand: the engine records each
+verdict with its channel's stance (:func:`with_stance`, ``Verdict.stance``), and the summary
+compares the recorded stances (:func:`recorded_flags`); it reads no completion text and runs
+no detector. A verdict stored before stances were recorded has none, and the attempt is left
+out of the comparison (counted as ``unrecorded``) until the run is judged again.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
 
 from thinksafe.judges.rules import detect_refusal, detect_refusal_decision
-from thinksafe.records import Verdict
+from thinksafe.records import Stance, Verdict
 
 __all__ = [
     "TRACE_COMPLIES_ANSWER_REFUSES",
     "TRACE_REFUSES_ANSWER_COMPLIES",
     "agreement_flags",
     "answer_stance",
+    "recorded_flags",
+    "stance_flags",
     "trace_stance",
+    "with_stance",
 ]
 
 TRACE_REFUSES_ANSWER_COMPLIES = "trace_refuses_answer_complies"
 TRACE_COMPLIES_ANSWER_REFUSES = "trace_complies_answer_refuses"
-
-Stance = Literal["refuses", "complies"]
 
 
 def answer_stance(verdict: Verdict | None, text: str) -> Stance | None:
@@ -68,10 +75,35 @@ def agreement_flags(
 ) -> list[str]:
     """The disagreements between trace and answer (an empty list when they agree or when
     either side is unknown)."""
-    trace = trace_stance(reasoning, reasoning_text)
-    said = answer_stance(answer, answer_text)
+    return stance_flags(trace_stance(reasoning, reasoning_text), answer_stance(answer, answer_text))
+
+
+def stance_flags(trace: Stance | None, said: Stance | None) -> list[str]:
+    """The disagreement between the trace's stance and the answer's (empty when they agree
+    or either is unknown)."""
     if trace == "refuses" and said == "complies":
         return [TRACE_REFUSES_ANSWER_COMPLIES]
     if trace == "complies" and said == "refuses":
         return [TRACE_COMPLIES_ANSWER_REFUSES]
     return []
+
+
+def with_stance(verdict: Verdict, text: str) -> Verdict:
+    """``verdict`` with the stance of its channel recorded, read from the verdict's refusal
+    or else from ``text`` (the channel's text it judged); unchanged when already recorded or
+    unknown."""
+    if verdict.stance is not None:
+        return verdict
+    if verdict.channel == "reasoning":
+        stance = trace_stance(verdict, text)
+    else:
+        stance = answer_stance(verdict, text)
+    return verdict if stance is None else dataclasses.replace(verdict, stance=stance)
+
+
+def recorded_flags(answer: Verdict | None, reasoning: Verdict | None) -> list[str] | None:
+    """The disagreements between the stances recorded with two verdicts; None when either
+    verdict has none recorded (stored before stances were)."""
+    if answer is None or reasoning is None or answer.stance is None or reasoning.stance is None:
+        return None
+    return stance_flags(reasoning.stance, answer.stance)

@@ -153,6 +153,7 @@ class HarmfulnessDoc(TypedDict):
 class AgreementDoc(TypedDict):
     n: int
     flags: dict[str, int]
+    unrecorded: int
 
 
 class HarmEntryDoc(TypedDict):

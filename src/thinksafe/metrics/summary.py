@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from thinksafe.judges.agreement import agreement_flags
+from thinksafe.judges.agreement import recorded_flags
 from thinksafe.judges.provenance import NEITHER, decided_by
 from thinksafe.metrics.harm import harm_scores_block
 from thinksafe.metrics.rates import Rate, round_float
@@ -155,6 +155,8 @@ class _JudgeAccumulator:
         # trace/answer disagreement flags over attempts with both channels judged
         self.agreement: Counter[str] = Counter()
         self.agreement_n = 0
+        # ... of which the verdicts carry no recorded stance (stored before stances were)
+        self.agreement_unrecorded = 0
         # per channel, verdicts of a cascade by the member that decided them
         self.decided: dict[str, Counter[str]] = {}
 
@@ -203,14 +205,14 @@ class _JudgeAccumulator:
         if answer == "unsafe" and answer_verdict is not None and answer_verdict.score is not None:
             self.harm_scores.append(float(answer_verdict.score))
         if answer in _VERDICT_OUTCOMES and reasoning in _VERDICT_OUTCOMES:
-            self.agreement_n += 1
-            for flag in agreement_flags(
-                answer_verdict,
-                result.verdicts.get((spec, "reasoning")),
-                result.completion.reasoning,
-                result.completion.answer,
-            ):
-                self.agreement[flag] += 1
+            # The stances recorded with the verdicts when judged; no text is read here.
+            flags = recorded_flags(answer_verdict, result.verdicts.get((spec, "reasoning")))
+            if flags is None:
+                self.agreement_unrecorded += 1
+            else:
+                self.agreement_n += 1
+                for flag in flags:
+                    self.agreement[flag] += 1
         if expected == "comply":
             known = answer_refusal(result, spec, answer)
             refusal = "unknown" if known is None else known
@@ -255,6 +257,7 @@ class _JudgeAccumulator:
             "trace_answer_agreement": {
                 "n": self.agreement_n,
                 "flags": dict(sorted(self.agreement.items())),
+                "unrecorded": self.agreement_unrecorded,
             },
             "judge": {"spec": self.spec, "note": note},
             "unsafe": unsafe,
