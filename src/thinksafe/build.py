@@ -125,6 +125,16 @@ def split_judge_spec(spec: str) -> tuple[str, str | None]:
     return name, (arg if sep else None)
 
 
+def judge_note(judge: Judge) -> str:
+    """The registry's plain note on what produced a judge's numbers."""
+    name = split_judge_spec(judge.spec)[0]
+    try:
+        info = registry.judges.get(name)
+    except UserError:
+        return judge.spec
+    return str(info.meta.get("note") or info.description)
+
+
 def build_judge(spec: str, context: JudgeContext | None = None) -> Judge:
     name, arg = split_judge_spec(spec)
     info = registry.judges.get(name)

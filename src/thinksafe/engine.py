@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from thinksafe import registry
 from thinksafe.attacks import (
     AttackContext,
     attack_sources,
@@ -30,10 +29,10 @@ from thinksafe.build import (
     TargetFactory,
     build_plan,
     build_target,
-    split_judge_spec,
+    judge_note,
 )
 from thinksafe.build import default_judge as default_judge
-from thinksafe.errors import ProviderError, UserError
+from thinksafe.errors import ProviderError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
 from thinksafe.judges.agreement import with_stance
 from thinksafe.metrics.samples import SAMPLE_VARIANT, sample_copies, sample_index
@@ -163,16 +162,6 @@ def owned_verdict(judge: Judge, verdict: Verdict) -> Verdict:
     if verdict.judge == judge.spec:
         return verdict
     return Verdict(**{**verdict.to_dict(), "judge": judge.spec})
-
-
-def judge_note(judge: Judge) -> str:
-    """The registry's plain note on what produced a judge's numbers."""
-    name = split_judge_spec(judge.spec)[0]
-    try:
-        info = registry.judges.get(name)
-    except UserError:
-        return judge.spec
-    return str(info.meta.get("note") or info.description)
 
 
 class Runner:

@@ -36,6 +36,7 @@ def test_evaluate_records_the_default_judge(tmp_path: Path) -> None:
 def test_in_line_judges_get_whole_batches(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
     """The engine hands the offline judge many items per call, and every verdict is the one the
     item gets on its own."""
+    from thinksafe.judges.agreement import with_stance
     from thinksafe.judges.offline import OfflineJudge
     from thinksafe.records import JudgeItem, Verdict
 
@@ -60,6 +61,7 @@ def test_in_line_judges_get_whole_batches(tmp_path: Path, monkeypatch: MonkeyPat
         for (spec, channel), verdict in r.verdicts.items():
             assert spec == "offline"
             item = JudgeItem(r.sample, r.attempt, channel, r.completion.text(channel))
-            assert verdict == judge.judge_sync(item)
+            # as the judge gave it, with the channel's stance recorded beside it
+            assert verdict == with_stance(judge.judge_sync(item), item.text)
             judged += 1
     assert judged == in_run > len(results)

@@ -87,7 +87,16 @@ def test_the_engine_runs_the_components_of_the_plan(tmp_path: Path) -> None:
 
 def test_the_engine_builds_nothing_from_spec_strings() -> None:
     engine = (SRC / "engine.py").read_text(encoding="utf-8")
-    for name in ("build_suite", "build_judge", "build_attack", "JudgeContext", "share_gpu"):
+    for name in (
+        "build_suite",
+        "build_judge",
+        "build_attack",
+        "JudgeContext",
+        "share_gpu",
+        "split_judge_spec",
+        "split_target_spec",
+        "SuiteSpec",
+    ):
         assert name not in engine, name
 
 
