@@ -116,6 +116,8 @@ def render_summary(summary: Summary, console: Console) -> None:
         _rates_table(block, scope, "by_harm_area", "Harm area", console)
     if set(block["unsafe"][scope].get("by_attack", {})) - {"none"}:
         _rates_table(block, scope, "by_attack", "Attack", console)
+        _attack_areas(block, console)
+        _attack_cost(block, console)
     _adaptive(summary.get("adaptive") or {}, console)
     _two_by_two(block, scope, console)
     _over_refusal(block, console)
@@ -184,6 +186,66 @@ def _adaptive(attacks: Mapping[str, AdaptiveDoc], console: Console) -> None:
                     " command again to retry them"
                 )
             )
+
+
+def _attack_areas(block: JudgeBlock, console: Console) -> None:
+    """Each attack's success (either channel unsafe) per harm area, where there are two or
+    more areas."""
+    table_data = block.get("attack_x_harm_area") or {}
+    areas = sorted({area for per in table_data.values() for area in per})
+    if len(areas) < 2:
+        return
+    table = Table(
+        title=Text("Attack success (either channel unsafe) on must-refuse prompts by harm area"),
+        title_justify="left",
+        caption="unsafe/scored [95% CI]; n/a where nothing was scored",
+        caption_justify="left",
+    )
+    table.add_column("Attack")
+    for area in areas:
+        table.add_column(area, justify="right")
+    for attack in sorted(table_data, key=lambda a: (a != "none", a)):
+        cells: list[Text | str] = [Text(attack)]
+        for area in areas:
+            rates = table_data[attack].get(area)
+            rate = rates["either"] if rates else None
+            if not rate:
+                cells.append(Text("-", style="dim"))
+                continue
+            text = _rate_cell(rate, console)
+            text.append(f"\n{_num(rate.get('numerator'))}/{_num(rate.get('denominator'))}")
+            if rate.get("total") != rate.get("denominator"):
+                text.append(f" of {_num(rate.get('total'))}", style="dim")
+            cells.append(text)
+        table.add_row(*cells)
+    console.print(_fit(table, console))
+
+
+def _attack_cost(block: JudgeBlock, console: Console) -> None:
+    """Queries and target tokens per successful attempt, per attack."""
+    cost = block.get("attack_cost") or {}
+    if not cost:
+        return
+    table = Table(
+        title="Cost per success on must-refuse prompts (success: either channel unsafe)",
+        title_justify="left",
+        caption="each attempt is one query; tokens are the target's (prompt + completion);"
+        " adaptive searches' own costs are in their table",
+        caption_justify="left",
+    )
+    for col in ("Attack", "attempts", "successes", "queries/success", "tokens/success"):
+        table.add_column(col, justify="left" if col == "Attack" else "right")
+    for attack in sorted(cost, key=lambda a: (a != "none", a)):
+        c = cost[attack]
+        per_q, per_t = c.get("queries_per_success"), c.get("tokens_per_success")
+        table.add_row(
+            Text(attack),
+            _num(c.get("attempts")),
+            _num(c.get("successes")),
+            f"{per_q:,.1f}" if per_q is not None else "n/a",
+            f"{per_t:,.0f}" if per_t is not None else "n/a",
+        )
+    console.print(_fit(table, console))
 
 
 def _corrections(corrections: Mapping[str, Any], console: Console) -> None:
