@@ -37,12 +37,15 @@ def test_terminal_shows_attacks_by_area_and_cost(tmp_path: Path) -> None:
     console = Console(width=160, record=True)
     render_summary(summary, console)  # type: ignore[arg-type]
     text = console.export_text().replace("│", " ")
-    assert "Attack success (either channel unsafe) on must-refuse prompts by harm area" in text
+    title = "Attack success (either channel unsafe) on must-refuse prompts by harm area"
+    assert title in " ".join(text.split())
     # fraud: one prompt sent (unsafe), one sample without a prompt
-    areas = text.split("by harm area")[-1].split("Cost per success")[0]
-    row = next(line for line in areas.splitlines() if line.strip().startswith(spec))
+    areas = text.split("Attack success (either")[-1].split("Cost per success")[0]
+    # A long attack spec folds over lines in its column; its first line carries the rates.
+    row = next(line for line in areas.splitlines() if line.strip().startswith(spec[:20]))
     # fraud 1/1, misinformation nothing sent, violence 1/1 (Wilson interval of 1/1)
-    assert row.split()[1:] == ["100.0%", "[20.7-100.0]", "n/a", "100.0%", "[20.7-100.0]"]
+    assert row.split()[1:] == ["100.0%", "n/a", "100.0%"]
+    assert areas.count("[20.7-100.0]") >= 2
     assert "1/1 of 2" in areas and "0/0 of 1" in areas  # fraud; misinformation: none sent
     cost = next(
         line.strip()
