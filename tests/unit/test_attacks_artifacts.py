@@ -216,3 +216,30 @@ def test_a_run_counts_samples_without_a_prompt_as_no_artifact(tmp_path: Path) ->
             attacks=(spec,),
             store=tmp_path / "s.db",
         )
+
+
+def test_a_copy_at_a_url_is_downloaded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    monkeypatch.setenv("THINKSAFE_CACHE", str(tmp_path / "cache"))
+    served = tmp_path / "served"
+    path = write_artifact(served / "PAIR.json")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/PAIR.json"
+    try:
+        first = replay(f"jbb-artifact:PAIR@{url}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first.provenance["url"] == url
+    assert first.provenance["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    # The server is gone: the same spec reads the cached copy.
+    again = replay(f"jbb-artifact:PAIR@{url}")
+    assert again.provenance == first.provenance

@@ -149,6 +149,17 @@ def _local_file(method: str, path: str, model: str | None, kind: str | None) -> 
     return found[0]
 
 
+def _download(url: str, method: str, what: str) -> Path:
+    """The cached copy of ``url`` (downloaded once), or one line naming the local way."""
+    try:
+        return url_download(UrlFile(url), suite=f"jbb-artifact:{method}")
+    except UserError as exc:
+        first = str(exc).split(", or run from")[0]
+        raise UserError(
+            f"{first}, or give a local copy of {what}: --attack 'jbb-artifact:{method}@PATH'"
+        ) from None
+
+
 class ArtifactReplay:
     """Sends, for each sample, the artifact's recorded jailbreak prompt for its behaviour."""
 
@@ -265,6 +276,18 @@ def load_artifact(arg: str) -> ArtifactReplay:
             "sha256": sha256_file(file),
             "licence": options.get("license", LICENCE),
         }
+    elif at and is_url(path.strip()):
+        url = path.strip()
+        file = _download(url, method, url.rsplit("/", 1)[-1])
+        params, entries = parse_artifact(file.read_bytes(), url)
+        provenance = {
+            "package": None,
+            "source": REPO_URL,
+            "url": url,
+            "file": file.name,
+            "sha256": sha256_file(file),
+            "licence": options.get("license", LICENCE),
+        }
     else:
         if at:
             raise ConfigError(f"jbb-artifact: give a local file or folder after @ ({USAGE})")
@@ -280,13 +303,7 @@ def load_artifact(arg: str) -> ArtifactReplay:
             )
         rel = f"attack-artifacts/{method}/{kind}/{model}.json"
         url = f"{RAW}/{commit}/{rel}"
-        try:
-            file = url_download(UrlFile(url), suite=f"jbb-artifact:{method}")
-        except UserError as exc:
-            first = str(exc).split(", or run from")[0]
-            raise UserError(
-                f"{first}, or give a local copy of {rel}: --attack 'jbb-artifact:{method}@PATH'"
-            ) from None
+        file = _download(url, method, rel)
         data = file.read_bytes()
         params, entries = parse_artifact(data, rel)
         provenance = {
