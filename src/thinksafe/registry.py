@@ -191,6 +191,7 @@ attacks = Registry(
         "pyrit-template": "thinksafe.attacks.templates",
         "template": "thinksafe.attacks.templates",
         "garak-dan": "thinksafe.attacks.templates",
+        "jbb-artifact": "thinksafe.attacks.artifacts",
         **{name: f"thinksafe.attacks.adaptive.{name}" for name in ("pair", "tap", "crescendo")},
     },
 )

@@ -234,7 +234,7 @@ class RayTarget:
 def ray_target_factory(
     model_spec: str, options: RayOptions | None = None
 ) -> Callable[[str, ConnectionConfig], Target]:
-    """A target factory for the engine (``Runner(target_factory=...)``) that puts the model
+    """A target factory (``build_plan(config, target_factory=...)``) that puts the model
     under test on Ray and builds every other target (judges' models) as usual."""
     provider, _ = split_target_spec(model_spec)
     if provider not in RAY_PROVIDERS:
