@@ -10,6 +10,7 @@ each kind has always accepted::
             NAME(JUDGE,JUDGE,...)                     cascade(offline,majority(rules,a,b))
     attack  NAME[:[VALUE[@PATH],]KEY=VALUE,...]       many-shot:32,pool=pool.jsonl
                                                       template:NAME@PATH,licence=MIT
+            prefill:TEXT, prefix-injection:TEXT       (the rest of the spec is the text)
     suite   NAME[:ARG][@PATH]                         sst, sst@PATH, harmbench:val@PATH
             file:PATH, hf:DATASET                     (the rest of the spec is the path or dataset)
 
@@ -37,8 +38,11 @@ from thinksafe.errors import ConfigError
 
 __all__ = [
     "KINDS",
+    "RAW_ARG_ATTACKS",
+    "RAW_ARG_SUITES",
     "Kind",
     "Spec",
+    "attack_args",
     "format_query",
     "parse",
     "parse_assignments",
@@ -56,6 +60,9 @@ KINDS: tuple[Kind, ...] = ("target", "judge", "attack", "suite")
 # Suites whose argument is the rest of the spec as written: a path or a dataset id may hold
 # ``@`` and ``:`` (``file:runs/a@b.csv``, ``hf:org/set``).
 RAW_ARG_SUITES = frozenset({"file", "hf"})
+# Attacks whose argument is free text taken as written (the forced start of a reply may hold
+# commas, ``=`` and ``@``): ``prefill:Sure, here is how``.
+RAW_ARG_ATTACKS = frozenset({"prefill", "prefix-injection"})
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -101,13 +108,18 @@ class Spec:
         joined by commas, ``VALUE@PATH,KEY=VALUE`` of an attack, ``ARG`` of a suite."""
         if self.members:
             return ",".join(str(m) for m in self.members)
-        if self.kind == "attack":
+        if self.kind == "attack" and self.name not in RAW_ARG_ATTACKS:
             items = [] if self.arg is None else [_with_path(self.arg, self.path)]
             items += [f"{k}={v}" for k, v in self.options]
             return ",".join(items) or None
         if self.arg is None:
             return None
         return self.arg + (f"?{format_query(self.query)}" if self.query else "")
+
+    @property
+    def value(self) -> str | None:
+        """An attack's positional VALUE with its ``@PATH``, as written."""
+        return None if self.arg is None else _with_path(self.arg, self.path)
 
     def option(self, key: str, default: str | None = None) -> str | None:
         """The last value given for ``key`` among the options, else ``default``."""
@@ -243,10 +255,13 @@ def parse_judge(text: str) -> Spec:
 
 
 def parse_attack(text: str) -> Spec:
-    """``NAME[:[VALUE[@PATH],]KEY=VALUE,...]``; commas inside parentheses belong to the item."""
+    """``NAME[:[VALUE[@PATH],]KEY=VALUE,...]``; commas inside parentheses belong to the item.
+    The free-text attacks of :data:`RAW_ARG_ATTACKS` take the rest as written."""
     spec = text.strip()
-    head, sep, rest = spec.partition(":")
+    head, sep, rest = text.lstrip().partition(":")
     name = _name("attack", spec, head)
+    if name in RAW_ARG_ATTACKS:
+        return Spec("attack", name, arg=rest if sep and rest.strip() else None)
     arg: str | None = None
     path: str | None = None
     options: list[tuple[str, str]] = []
@@ -265,6 +280,11 @@ def parse_attack(text: str) -> Spec:
                 f" {name}:[VALUE,]KEY=VALUE,... (only the first item may be a plain value)"
             )
     return Spec("attack", name, arg=arg, options=tuple(options), path=path)
+
+
+def attack_args(name: str, arg: str | None) -> Spec:
+    """The attack spec ``NAME:ARG`` as parsed: how an attack's factory reads its ``arg``."""
+    return parse_attack(name if arg is None else f"{name}:{arg}")
 
 
 def parse_suite(text: str) -> Spec:

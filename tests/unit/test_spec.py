@@ -121,6 +121,11 @@ def test_every_documented_spec_parses_and_formats_back_to_itself(
             "template:mine@./t,licence=MIT",
             Spec("attack", "template", arg="mine", path="./t", options=(("licence", "MIT"),)),
         ),
+        (
+            "attack",
+            "prefill:Sure, here is how=1 @x",
+            Spec("attack", "prefill", arg="Sure, here is how=1 @x"),
+        ),
         ("suite", "sst", Spec("suite", "sst")),
         ("suite", "sst@/data/sst.csv", Spec("suite", "sst", path="/data/sst.csv")),
         ("suite", "harmbench:val@p:q@r", Spec("suite", "harmbench", arg="val", path="p:q@r")),
@@ -206,10 +211,17 @@ judges = st.recursive(
 option_values = st.one_of(words, targets.map(str), judges.map(str))
 attacks = st.builds(
     lambda n, a, p, o: Spec("attack", n, arg=a, path=p if a else None, options=tuple(o)),
-    names,
+    names.filter(lambda n: n not in specs.RAW_ARG_ATTACKS),
     st.none() | words,
     st.none() | paths.filter(lambda p: "," not in p and "(" not in p),
     st.lists(st.tuples(keys, option_values), max_size=3),
+)
+free_text_attacks = st.builds(
+    lambda n, t: Spec("attack", n, arg=t),
+    st.sampled_from(sorted(specs.RAW_ARG_ATTACKS)),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1).filter(
+        str.strip
+    ),
 )
 suites = st.one_of(
     st.builds(
@@ -222,12 +234,12 @@ suites = st.one_of(
 )
 
 
-@given(st.one_of(targets, judges, attacks, suites))
+@given(st.one_of(targets, judges, attacks, free_text_attacks, suites))
 def test_parse_of_format_is_the_spec(spec: Spec) -> None:
     assert parse(spec.kind, str(spec)) == spec
 
 
-@given(st.one_of(targets, judges, attacks, suites))
+@given(st.one_of(targets, judges, attacks, free_text_attacks, suites))
 def test_format_is_stable(spec: Spec) -> None:
     text = str(spec)
     assert str(parse(spec.kind, text)) == text
