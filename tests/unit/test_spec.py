@@ -28,7 +28,14 @@ def documented_specs() -> list[tuple[specs.Kind, str]]:
     placeholders (``SPEC``, ``NAME[:ARG]``, ``...``, shell variables)."""
     found: set[tuple[specs.Kind, str]] = set()
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        for flag, raw in _IN_DOCS.findall(page.read_text(encoding="utf-8")):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        # a command shown with the error it ends with holds a malformed spec on purpose
+        shown = [
+            line
+            for line, after in zip(lines, [*lines[1:], ""])
+            if not (line.startswith("$ ") and after.startswith("error:"))
+        ]
+        for flag, raw in _IN_DOCS.findall("\n".join(shown)):
             text = raw.strip("'\"")
             if re.fullmatch(r"[A-Z_]+", text) or any(c in text for c in "$[]") or "..." in text:
                 continue
