@@ -2,11 +2,12 @@
 
 Each component registers its name once, with a decorator at its definition
 (``@registry.judges.register("rules", ...)``); nothing else lists the names. Lookup is lazy, so
-a heavy SDK is imported only when its provider is used: ``get(NAME)`` imports the module named
-after the component (``thinksafe.judges.rules`` for ``rules``, ``-`` read as ``_``) and, when
-that does not register it, a third-party entry point of that name, and failing both every
-module of the component's package. ``names()`` imports every built-in module (they hold no
-heavy import at module level) and lists the entry points without loading them.
+a heavy SDK is imported only when its provider is used: ``get(NAME)`` imports the component's
+package and the module named after the component (``thinksafe.judges.rules`` for ``rules``,
+``-`` read as ``_``); when that does not register it, a third-party entry point of that name;
+failing both, the package's modules one by one until one registers it. ``names()`` imports
+every built-in module (none holds a heavy import at module level) and lists the entry points
+without loading them.
 
 Third parties add components through the entry-point groups ``thinksafe.targets``,
 ``thinksafe.judges``, ``thinksafe.attacks`` and ``thinksafe.suites``: an entry point named after
@@ -110,8 +111,10 @@ class Registry:
         return self._plugins
 
     def _import_named(self, name: str) -> None:
-        """Import the built-in module named after ``name``, when there is one."""
-        if not _MODULE_NAME.fullmatch(name):
+        """Import the package (its ``__init__`` may register names) and then the built-in
+        module named after ``name``, when there is one."""
+        importlib.import_module(self.package)
+        if name in self._items or not _MODULE_NAME.fullmatch(name):
             return
         module = f"{self.package}.{name.replace('-', '_')}"
         try:
@@ -137,17 +140,25 @@ class Registry:
                 loaded
             )
 
-    def _walk(self) -> None:
-        """Import every module of the package, so that every built-in name is registered."""
+    def _walk(self, until: str | None = None) -> None:
+        """Import the modules of the package, so that every built-in name is registered (or,
+        given ``until``, until that name is)."""
         if self._walked:
             return
+        packages = [self.package]
+        while packages:  # breadth first: a package's modules before its subpackages
+            package = importlib.import_module(packages.pop(0))
+            for found in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+                if found.ispkg:
+                    packages.append(found.name)
+                    continue
+                importlib.import_module(found.name)
+                if until is not None and until in self._items:
+                    return
         self._walked = True
-        package = importlib.import_module(self.package)
-        for module in pkgutil.walk_packages(package.__path__, self.package + "."):
-            importlib.import_module(module.name)
 
     def get(self, name: str) -> ComponentInfo:
-        for find in (self._import_named, self._load_plugin, lambda _: self._walk()):
+        for find in (self._import_named, self._load_plugin, self._walk):
             if name in self._items:
                 break
             find(name)
