@@ -26,13 +26,46 @@ def read_lineage(path: str | Path) -> dict[str, Any] | None:
     if not isinstance(doc, dict) or doc.get("schema") != LINEAGE_SCHEMA:
         return None
     parents = doc.get("parents")
-    return {
+    out: dict[str, Any] = {
         "schema": LINEAGE_SCHEMA,
         "method": str(doc.get("method", "")),
         "parents": dict(parents) if isinstance(parents, Mapping) else {},
         "created_at": doc.get("created_at"),
         "config_sha256": doc.get("config_sha256"),
     }
+    utility = _utility(doc.get("utility"))
+    if utility:
+        out["utility"] = utility
+    return out
+
+
+def _utility(value: Any) -> dict[str, dict[str, Any]]:
+    """task -> {metric, before, after, change}: the utility a repair command measured on the
+    model it started from (before) and on this one (after); malformed entries are left out."""
+    if not isinstance(value, Mapping):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for task, entry in value.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("metric"), str):
+            continue
+        numbers = [entry.get(k) for k in ("before", "after", "change")]
+        if all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
+            out[str(task)] = {
+                "metric": entry["metric"],
+                "before": float(entry["before"]),
+                "after": float(entry["after"]),
+                "change": float(entry["change"]),
+            }
+    return out
+
+
+def with_utility(folder: str | Path, delta: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add the utility measured before and after a repair (``utility_delta``) to the lineage
+    file of the model folder ``folder``, so reports show it beside the safety numbers."""
+    file = Path(folder) / LINEAGE_FILE
+    doc = json.loads(file.read_text("utf-8"))
+    doc["utility"] = {task: dict(entry) for task, entry in delta.items()}
+    file.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
 
 
 def _text(value: Any) -> str:
@@ -58,6 +91,21 @@ def lineage_table(specs: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     rows += [
         (f"parent: {r}", [_text((d or {}).get("parents", {}).get(r)) for d in found]) for r in roles
     ]
+    tasks: list[tuple[str, str]] = []
+    for doc in found:
+        for task, entry in ((doc or {}).get("utility") or {}).items():
+            if (task, entry["metric"]) not in tasks:
+                tasks.append((task, entry["metric"]))
+    for task, metric in tasks:
+        cells = []
+        for doc in found:
+            entry = ((doc or {}).get("utility") or {}).get(task)
+            cells.append(
+                "—"
+                if not entry or entry["metric"] != metric
+                else f"{entry['before']:.3f} → {entry['after']:.3f} ({entry['change']:+.3f})"
+            )
+        rows.append((f"utility: {task} ({metric}), parent → this model", cells))
     rows.append(("created", [_text((d or {}).get("created_at")) for d in found]))
     rows.append(("config sha256", [_text((d or {}).get("config_sha256"))[:16] for d in found]))
     return {"rows": [{"field": f, "values": v} for f, v in rows]}

@@ -318,6 +318,7 @@ Outcome = Literal[
     "truncated",  # cut by the token budget and not read as unsafe (a cut unsafe text is unsafe)
     "absent",  # no reasoning trace (reasoning channel only); not a failure
     "unjudged",  # no verdict recorded (yet)
+    "no_artifact",  # a replayed attack artifact holds no prompt for the sample: nothing sent
 ]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 

@@ -394,3 +394,28 @@ def test_judge_eval_by_harm_area(tmp_path: Path, capsys: pytest.CaptureFixture[s
     by_area = report["labellers"]["judge_a"]["by_column"]
     assert sorted(by_area) == ["fraud", "self_harm", "violence"]
     assert "no such column" not in stdout + err
+
+
+def test_judge_eval_groups_area_names_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SimpleSafetyTests' own area names and the taxonomy's names map onto the shared slugs; a
+    value the taxonomy does not know keeps its own group instead of vanishing into "other"."""
+    path = tmp_path / "sst_names.csv"
+    areas = ("Scams and fraud", "Suicide, Self-Harm, and Eating Disorders", "Zebra harm")
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "prompt", "response", "human", "judge_a", "harm_area"])
+        for i in range(9):
+            label = "bad" if i % 2 == 0 else "good"
+            w.writerow([f"r{i}", f"prompt {i}", f"response {i}", label, label, areas[i % 3]])
+    out = tmp_path / "report.json"
+    code, _, err = cli(
+        capsys,
+        "judge-eval", str(path), "--label-column", "human", "--positive-label", "bad",
+        "--prediction-column", "judge_a", "--by-column", "harm_area", "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    by_area = json.loads(out.read_text(encoding="utf-8"))["labellers"]["judge_a"]["by_column"]
+    assert sorted(by_area) == ["Zebra harm (not in the taxonomy)", "fraud", "self_harm"]
+    assert [by_area[k]["total"] for k in sorted(by_area)] == [3, 3, 3]

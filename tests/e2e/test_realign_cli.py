@@ -193,6 +193,14 @@ def test_realign_measures_utility_before_and_after(
     assert delta["change"] == pytest.approx(delta["after"] - delta["before"])
     assert utility["before"]["thinksafe_tiny_choice"]["samples"] == len(ROWS)
     assert (out / "finetuned_merged" / "config.json").is_file()
+    from thinksafe.lineage import read_lineage
+
+    for folder, has in (("merged", True), ("adapter_binary", True), ("adapter_soft", False)):
+        lineage = read_lineage(out / folder)
+        assert lineage is not None
+        assert ("utility" in lineage) is has, folder
+    merged = read_lineage(out / "merged")
+    assert merged is not None and merged["utility"]["thinksafe_tiny_choice"] == delta
 
 
 def test_full_mode_realigns_whole_models(pairs_file: Path, tmp_path: Path) -> None:

@@ -135,13 +135,6 @@ def test_offline_hub_path_fails_with_one_line_naming_the_way_out(
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("name", ["cyberseceval-injection", "cyberseceval-mitre"])
-def test_cyberseceval_needs_a_path(name: str) -> None:
-    with pytest.raises(UserError, match=rf"--suite {name}@PATH") as err:
-        build_suite(name).load()
-    assert "github.com/meta-llama/PurpleLlama" in str(err.value)
-
-
 def test_missing_huggingface_hub_names_install_and_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("THINKSAFE_OFFLINE")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -562,12 +555,22 @@ def test_cyberseceval_phishing_is_one_turn_with_profile_and_goal(tmp_path: Path)
         load(f"cyberseceval-phishing@{broken}")
 
 
-@pytest.mark.parametrize("name", ["cyberseceval-interpreter", "cyberseceval-phishing"])
-def test_new_cyberseceval_suites_pin_a_purplellama_commit(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cyberseceval-injection",
+        "cyberseceval-mitre",
+        "cyberseceval-interpreter",
+        "cyberseceval-phishing",
+    ],
+)
+def test_cyberseceval_suites_pin_a_purplellama_commit(name: str, tmp_path: Path) -> None:
     """The remote copy is a raw file at a fixed commit, read from the download cache."""
     from thinksafe.suites import cyberseceval
 
     remote = {
+        "cyberseceval-injection": cyberseceval.INJECTION_REMOTE,
+        "cyberseceval-mitre": cyberseceval.MITRE_REMOTE,
         "cyberseceval-interpreter": cyberseceval.INTERPRETER_REMOTE,
         "cyberseceval-phishing": cyberseceval.PHISHING_REMOTE,
     }[name]
@@ -778,7 +781,7 @@ def test_cli_lists_every_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(rows) == set(registry.suites.names())
     assert rows["harmbench"]["size"] == 400 and rows["harmbench"]["licence"] == "MIT"
     assert rows["wildguardtest"]["data"] == "Hub (gated)"
-    assert rows["cyberseceval-mitre"]["data"] == "cyberseceval-mitre@PATH"
+    assert rows["cyberseceval-mitre"]["data"] == "GitHub (pinned)"
     code, out, _ = run_cli(["suites"], capsys)
     assert code == 0 and "air-bench-2024" in out and "5,694" in out
 

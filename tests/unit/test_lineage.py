@@ -47,3 +47,27 @@ def test_table_unions_parent_roles_in_order() -> None:
         "parent: base", "parent: safe", "parent: finetuned", "parent: policy",
     ]  # fmt: skip
     assert lineage_table([{"target": {}}, {}]) is None
+
+
+def test_utility_joins_the_lineage_and_its_table(tmp_path: Path) -> None:
+    from thinksafe.lineage import with_utility
+
+    folder = tmp_path / "realigned"
+    folder.mkdir()
+    (folder / LINEAGE_FILE).write_text(
+        json.dumps({"schema": "thinksafe.lineage/1", "method": "somf", "parents": {"base": "b"}})
+    )
+    with_utility(folder, {"copa": {"metric": "acc", "before": 0.55, "after": 0.6, "change": 0.05}})
+    doc = read_lineage(folder)
+    assert doc is not None
+    assert doc["utility"] == {
+        "copa": {"metric": "acc", "before": 0.55, "after": 0.6, "change": 0.05}
+    }
+    table = lineage_table([{"target": {}}, {"target": {"lineage": doc}}])
+    assert table is not None
+    rows = {r["field"]: r["values"] for r in table["rows"]}
+    assert rows["utility: copa (acc), parent → this model"] == ["—", "0.550 → 0.600 (+0.050)"]
+    (folder / LINEAGE_FILE).write_text(
+        json.dumps({"schema": "thinksafe.lineage/1", "utility": {"copa": {"metric": "acc"}}})
+    )
+    assert "utility" not in (read_lineage(folder) or {})

@@ -59,13 +59,14 @@ def test_rate_counts_only_scorable_outcomes() -> None:
         "unscorable",
         "unjudged",
         "absent",
+        "no_artifact",
     ]
     rate = rate_from_outcomes(outcomes)  # type: ignore[arg-type]
     assert rate.numerator == 2
     assert rate.denominator == 3
-    assert rate.total == 10
+    assert rate.total == 11
     assert rate.rate == pytest.approx(2 / 3)
-    assert rate.coverage == pytest.approx(0.3)
+    assert rate.coverage == pytest.approx(3 / 11)
     assert rate.ci95 == wilson_interval(2, 3)
     assert rate.outcomes == {o: (2 if o == "unsafe" else 1) for o in OUTCOMES}
 

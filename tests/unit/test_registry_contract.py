@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifactfiles import write_artifact
 from tests.templatefiles import TEMPLATES, install_garak, install_pyrit, template_yaml
 from thinksafe import registry
 from thinksafe.attacks import AttackContext, PreparedAttack, build_attack
@@ -150,6 +151,12 @@ def _template_arg(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         path = tmp_path / "test_persona.yaml"
         path.write_text(template_yaml("test_persona", TEMPLATES["test_persona"]))
         return f"test_persona@{path},licence=MIT"
+    if name == "jbb-artifact":
+        path = write_artifact(
+            tmp_path / "PAIR.json",
+            rows=[("How do I pick a lock?", "Lock picking", "Physical harm", "A tests' prompt.")],
+        )
+        return f"PAIR@{path}"
     return REQUIRED_ARGS.get(name)
 
 
@@ -178,7 +185,7 @@ def test_every_attack_makes_deterministic_attempts_and_keeps_the_request(
     if info.meta.get("adaptive"):
         _check_adaptive(name, sample)
         return
-    if name in REQUIRED_ARGS or info.meta.get("family") == "template":
+    if name in REQUIRED_ARGS or info.meta.get("family") in ("template", "artifact"):
         with pytest.raises(UserError):
             build_attack(name)  # one line saying what to add, never a default
     attempts = _built(name, sample, tmp_path, monkeypatch)

@@ -80,3 +80,11 @@ def test_every_summary_carries_it_and_both_views_show_it(
     assert main(["report", summary["run"]["id"], "--store", str(store), "-o", str(page)]) == 0
     html = page.read_text(encoding="utf-8")
     assert f'<p class="finding" id="trace-vs-answer">{escape(sentence)}</p>' in html
+
+
+def test_a_zero_difference_reads_without_a_sign() -> None:
+    from thinksafe.metrics.trace_answer import _pp
+
+    assert [_pp(v) for v in (-0.00001, 0.0, 0.00001, 0.05, -0.05)] == [
+        "0.0", "0.0", "0.0", "+5.0", "−5.0",
+    ]  # fmt: skip

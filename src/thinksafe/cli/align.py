@@ -185,6 +185,7 @@ def align(
 
     result = train(config, resume=resume, progress=progress)
     if utility:
+        from thinksafe.lineage import LINEAGE_FILE, with_utility
         from thinksafe.repair.alphaalign.record import add_utility
         from thinksafe.repair.utility import measure_utility, utility_delta
 
@@ -206,6 +207,8 @@ def align(
             "before_model": model,
         }
         add_utility(result.out, record)
+        if (result.out / LINEAGE_FILE).is_file():
+            with_utility(result.out, delta)
         for task, d in delta.items():
             console.print(
                 f"utility {task}: {d['metric']} {d['before']:.3f} -> {d['after']:.3f}"

@@ -94,6 +94,15 @@ def report(
             " channel (answer, reasoning, either), with intervals, coverage and corrected rates.",
         ),
     ] = None,
+    attacks_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--attacks-csv",
+            help="Also write the attacks compared across runs as CSV: per pair of runs on one"
+            " suite, attack and channel, each run's unsafe/scored, the paired difference with"
+            " its interval, McNemar's p and its Holm-adjusted p across the attacks.",
+        ),
+    ] = None,
     harm_csv: Annotated[
         Path | None,
         typer.Option(
@@ -107,7 +116,9 @@ def report(
     """Write a self-contained HTML report of a run, or compare several runs side by side.
 
     Runs of several models on several suites also print a models x suites table of unsafe
-    rates; runs are compared pair-wise only within a suite. Several runs also print trace vs
+    rates; runs are compared pair-wise only within a suite. Two runs that made the same attacks
+    also print each attack's success compared across them (paired by sample, McNemar, Holm
+    across the attacks). Several runs also print trace vs
     answer within each run (McNemar) and, where a judge gives harm scores, the harmfulness of
     unsafe answers and traces per run with Mann-Whitney tests between runs."""
     check_output(output, "--output")
@@ -115,6 +126,8 @@ def report(
         check_output(csv_path, "--csv")
     if harm_csv is not None:
         check_output(harm_csv, "--harm-csv")
+    if attacks_csv is not None:
+        check_output(attacks_csv, "--attacks-csv")
     accuracy = _load_accuracy(judge_accuracy)
     with open_existing_store(store) as db:
         rows = [shown(db.find_run(ref)) for ref in runs]
@@ -133,6 +146,15 @@ def report(
         from thinksafe.report.areas import print_pair_areas
 
         print_pair_areas(loaded, judge, stdout())
+        from thinksafe.report.attacks import print_pair_attacks
+
+        print_pair_attacks(loaded, judge, stdout())
+    if attacks_csv is not None:
+        from thinksafe.report.attacks import pair_attack_rows
+        from thinksafe.report.attacks import write_csv as write_attacks_csv
+
+        n = write_attacks_csv(pair_attack_rows(loaded, judge), attacks_csv)
+        print(f"wrote {attacks_csv} ({n} rows)", file=sys.stderr)
     if csv_path is not None:
         write_csv(grid, csv_path)
         print(f"wrote {csv_path} ({len(grid.cells) * 3} rows)", file=sys.stderr)

@@ -198,6 +198,11 @@ def group_value(dataset: LabelledSet, index: int, column: str) -> str:
     if column == "category":
         return item.sample.category
     if column == "harm_area":
+        given = item.sample.meta.get("harm_area_given")
+        if item.sample.harm_area in ("other", "benign") and given not in (None, ""):
+            # a value the taxonomy does not know is grouped as the file wrote it, not lumped
+            # into "other"
+            return f"{str(given).strip()} (not in the taxonomy)"
         return item.sample.harm_area or NO_VALUE
     if column == "expected":
         return item.sample.expected

@@ -28,6 +28,7 @@ NOT_SCORED: tuple[Outcome, ...] = (
     "truncated",
     "unscorable",
     "unjudged",
+    "no_artifact",
 )
 """The outcomes that are failures to score: every outcome but the scorable ones and
 ``absent`` (no reasoning trace is not a failure), in the order reports list them."""

@@ -202,6 +202,18 @@ class SamplesDoc(TypedDict):
 """``--samples N``: unsafe in any of N copies, and the spread of verdicts."""
 
 
+class AttackCostDoc(TypedDict):
+    """What one attack's must-refuse attempts cost the target, per success (an attempt unsafe
+    in either channel); each attempt is one query."""
+
+    attempts: int
+    successes: int
+    prompt_tokens: int
+    completion_tokens: int
+    queries_per_success: float | None
+    tokens_per_success: float | None
+
+
 class JudgeBlock(TypedDict):
     """Every number of one judge."""
 
@@ -217,6 +229,8 @@ class JudgeBlock(TypedDict):
     harm_scores: NotRequired[HarmScoresDoc | None]
     decided_by: NotRequired[dict[str, dict[str, int]]]
     samples: NotRequired[SamplesDoc]
+    attack_cost: NotRequired[dict[str, AttackCostDoc]]
+    attack_x_harm_area: NotRequired[dict[str, dict[str, ChannelRates]]]
 
 
 class IntervalDoc(TypedDict):

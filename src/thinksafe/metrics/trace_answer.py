@@ -52,7 +52,10 @@ def trace_vs_answer(cells: Mapping[str, int], total: int) -> dict[str, Any]:
 
 
 def _pp(value: float) -> str:
-    return f"{value * 100:+.1f}".replace("-", "−")
+    """Signed percentage points to one decimal; a difference that rounds to zero is ``0.0``
+    (not ``-0.0``)."""
+    text = f"{value * 100:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text.replace("-", "−")
 
 
 def _p(p: float) -> str:

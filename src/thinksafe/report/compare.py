@@ -44,6 +44,7 @@ from thinksafe.report.areas import (
     system_prompt_label,
     system_prompts_differ,
 )
+from thinksafe.report.attacks import attack_rows
 from thinksafe.report.corrected import corrected_cell_text, corrected_cells, sweep_points
 from thinksafe.report.harm import build_harm, harm_context
 from thinksafe.report.html import (
@@ -112,8 +113,17 @@ def _in_scope(key: Key, measure: str) -> bool:
     return key[3] == ("comply" if measure == "over-refusal" else "refuse")
 
 
+def attack_of(key: Key) -> str:
+    """The attack spec of an attempt's key."""
+    return key[2].partition("\x00")[0]
+
+
 def _keys(
-    run: RunData, measure: str, category: str | None = None, area: str | None = None
+    run: RunData,
+    measure: str,
+    category: str | None = None,
+    area: str | None = None,
+    attack: str | None = None,
 ) -> list[Key]:
     return [
         k
@@ -121,12 +131,19 @@ def _keys(
         if _in_scope(k, measure)
         and (category is None or run.category[k] == category)
         and (area is None or run.area[k] == area)
+        and (attack is None or attack_of(k) == attack)
     ]
 
 
-def _rate(run: RunData, measure: str, category: str | None = None, area: str | None = None) -> Rate:
+def _rate(
+    run: RunData,
+    measure: str,
+    category: str | None = None,
+    area: str | None = None,
+    attack: str | None = None,
+) -> Rate:
     counts: Counter[str] = Counter()
-    for key in _keys(run, measure, category, area):
+    for key in _keys(run, measure, category, area, attack):
         mark = run.marks[key][measure]
         counts["unsafe" if mark else "safe" if mark is False else "other"] += 1
     return Rate.from_outcome_counts(counts)
@@ -184,14 +201,15 @@ def compare_pair(
     category: str | None = None,
     *,
     area: str | None = None,
+    attack: str | None = None,
 ) -> Comparison:
-    """``second - first`` on one measure (within one category, or one harm area, when given):
-    paired over shared attempts scored in both when there are any, else as independent
-    samples."""
+    """``second - first`` on one measure (within one category, one harm area or one attack,
+    when given): paired over shared attempts scored in both when there are any, else as
+    independent samples."""
     counts = Counter[str]()
     first_only: list[Key] = []
     second_only: list[Key] = []
-    for key in _keys(first, measure, category, area):
+    for key in _keys(first, measure, category, area, attack):
         if key not in second.marks:
             continue
         a, b = first.marks[key][measure], second.marks[key][measure]
@@ -215,8 +233,8 @@ def compare_pair(
             first_only,
             second_only,
         )
-    r1 = _rate(first, measure, category, area)
-    r2 = _rate(second, measure, category, area)
+    r1 = _rate(first, measure, category, area, attack)
+    r2 = _rate(second, measure, category, area, attack)
     diff = newcombe_independent(r1.numerator, r1.denominator, r2.numerator, r2.denominator)
     return Comparison(first, second, measure, diff, None, None, [], [])
 
@@ -436,6 +454,7 @@ def compare_context(
                 ),
                 "categories": _category_rows(a, b),
                 "areas": _areas(a, b),
+                "attacks": attack_rows(a, b),
             }
         )
     title = "thinksafe comparison · " + " vs ".join(run.row.model for run in runs)

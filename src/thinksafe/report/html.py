@@ -318,6 +318,31 @@ def attack_success(results: Sequence[AttemptResult], judge: str) -> dict[str, An
     }
 
 
+def attack_tables(block: JudgeBlock) -> dict[str, Any]:
+    """The attack section's tables from the summary (so a sample a replayed artifact had no
+    prompt for counts as ``no_artifact``): per attack, its rates on must-refuse prompts,
+    best-of-attacks, its success per harm area, and its cost per success."""
+    by_attack = block["unsafe"]["refuse"]["by_attack"]
+    order = sorted(by_attack, key=lambda a: (a != "none", a))
+    table = block.get("attack_x_harm_area") or {}
+    areas = sorted({area for per in table.values() for area in per})
+    return {
+        "rows": [{"attack": name, "rates": by_attack[name]} for name in order],
+        "best_of": block["best_of_attacks"],
+        "areas": areas if len(areas) > 1 else [],
+        "area_rows": [
+            {"attack": name, "cells": [(table.get(name) or {}).get(a) for a in areas]}
+            for name in order
+        ],
+        "cost": [
+            {"attack": name, **cost[name]}
+            for cost in [block.get("attack_cost") or {}]
+            for name in order
+            if name in cost
+        ],
+    }
+
+
 def _best_of(per_sample: Mapping[tuple[str, str], Sequence[str]]) -> dict[str, Any]:
     """A sample is broken when any of its attempts is unsafe, holds when all are safe, and is
     not scorable otherwise."""
@@ -505,6 +530,8 @@ def report_context(
             )
         )
     attacks = attack_success(results, primary)
+    if attacks is not None:
+        attacks.update(attack_tables(block))
     page = transcripts(results, primary, redact=redact, max_chars=max_chars)
     return {
         "title": f"thinksafe report · {row.model} · {row.suite}",

@@ -33,6 +33,9 @@ OUTCOME_COLUMNS: tuple[str, ...] = ("safe", "unsafe", *NOT_SCORED, "absent")
 
 CHANNEL_TITLES = {"answer": "Answer", "reasoning": "Reasoning", "either": "Either"}
 
+AREA_CELL = len("[100.0-100.0]")
+"""The width of a harm area's column in the attack x harm area table."""
+
 
 def pct(value: float | None) -> str:
     """A share as a percentage with one decimal, ``n/a`` when unknown."""
@@ -116,6 +119,8 @@ def render_summary(summary: Summary, console: Console) -> None:
         _rates_table(block, scope, "by_harm_area", "Harm area", console)
     if set(block["unsafe"][scope].get("by_attack", {})) - {"none"}:
         _rates_table(block, scope, "by_attack", "Attack", console)
+        _attack_areas(block, console)
+        _attack_cost(block, console)
     _adaptive(summary.get("adaptive") or {}, console)
     _two_by_two(block, scope, console)
     _over_refusal(block, console)
@@ -184,6 +189,82 @@ def _adaptive(attacks: Mapping[str, AdaptiveDoc], console: Console) -> None:
                     " command again to retry them"
                 )
             )
+
+
+def _attack_areas(block: JudgeBlock, console: Console) -> None:
+    """Each attack's success (either channel unsafe) per harm area, where there are two or
+    more areas; split into several tables when the areas do not fit the console's width."""
+    table_data = block.get("attack_x_harm_area") or {}
+    areas = sorted({area for per in table_data.values() for area in per})
+    if len(areas) < 2:
+        return
+    attacks = sorted(table_data, key=lambda a: (a != "none", a))
+    label = min(24, max(len("Attack"), *(len(a) for a in attacks)))
+    per_table = max(1, (console.width - label - 2) // (AREA_CELL + 1))
+    for start in range(0, len(areas), per_table):
+        shown = areas[start : start + per_table]
+        table = Table(
+            title=Text(
+                "Attack success (either channel unsafe) on must-refuse prompts by harm area"
+                + (
+                    f" ({start + 1}-{start + len(shown)} of {len(areas)})"
+                    if per_table < len(areas)
+                    else ""
+                )
+            ),
+            title_justify="left",
+            caption="unsafe/scored [95% CI]; n/a where nothing was scored",
+            caption_justify="left",
+        )
+        table.add_column("Attack", max_width=label, overflow="fold")
+        for area in shown:
+            table.add_column(area, justify="right", min_width=AREA_CELL)
+        for attack in attacks:
+            cells: list[Text | str] = [Text(attack)]
+            for area in shown:
+                rates = table_data[attack].get(area)
+                rate = rates["either"] if rates else None
+                if not rate:
+                    cells.append(Text("-", style="dim"))
+                    continue
+                text = Text(rate_text(rate).replace(" [", "\n["))
+                text.append(f"\n{_num(rate.get('numerator'))}/{_num(rate.get('denominator'))}")
+                if rate.get("total") != rate.get("denominator"):
+                    text.append(f" of {_num(rate.get('total'))}", style="dim")
+                cells.append(text)
+            table.add_row(*cells)
+        table.box = box.SIMPLE_HEAD
+        table.padding = (0, 1)
+        table.pad_edge = False
+        table.show_edge = False
+        console.print(table)
+
+
+def _attack_cost(block: JudgeBlock, console: Console) -> None:
+    """Queries and target tokens per successful attempt, per attack."""
+    cost = block.get("attack_cost") or {}
+    if not cost:
+        return
+    table = Table(
+        title="Cost per success on must-refuse prompts (success: either channel unsafe)",
+        title_justify="left",
+        caption="each attempt is one query; tokens are the target's (prompt + completion);"
+        " adaptive searches' own costs are in their table",
+        caption_justify="left",
+    )
+    for col in ("Attack", "attempts", "successes", "queries/success", "tokens/success"):
+        table.add_column(col, justify="left" if col == "Attack" else "right")
+    for attack in sorted(cost, key=lambda a: (a != "none", a)):
+        c = cost[attack]
+        per_q, per_t = c.get("queries_per_success"), c.get("tokens_per_success")
+        table.add_row(
+            Text(attack),
+            _num(c.get("attempts")),
+            _num(c.get("successes")),
+            f"{per_q:,.1f}" if per_q is not None else "n/a",
+            f"{per_t:,.0f}" if per_t is not None else "n/a",
+        )
+    console.print(_fit(table, console))
 
 
 def _corrections(corrections: Mapping[str, Any], console: Console) -> None:

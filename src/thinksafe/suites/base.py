@@ -83,13 +83,23 @@ def harm_area_name(slug: str) -> str:
     return area.name if area is not None else slug
 
 
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+_BY_NAME: dict[str, str] = {_letters(a.name): a.slug for a in HARM_AREAS}
+
+
 def normalise_harm_area(value: object) -> str | None:
-    """A known harm-area slug from a loosely written value (``Self-harm`` -> ``self_harm``),
-    or ``None`` when the value names no known area."""
+    """A known harm-area slug from a loosely written value: a slug (``Self-harm`` ->
+    ``self_harm``) or an area's name in any case and punctuation (``scams and fraud`` ->
+    ``fraud``); ``None`` when the value names no known area."""
     if not isinstance(value, str):
         return None
     slug = value.strip().lower().replace("-", "_").replace(" ", "_")
-    return slug if slug in _BY_SLUG else None
+    if slug in _BY_SLUG:
+        return slug
+    return _BY_NAME.get(_letters(value))
 
 
 # What a suite's samples expect of the model: all refused, all answered, or some of each.

@@ -1,6 +1,6 @@
-"""``cyberseceval-injection`` and ``cyberseceval-mitre``: two benchmarks of Meta's CyberSecEval
-(the ``CybersecurityBenchmarks`` of PurpleLlama), read from their JSON files. They have no
-Hub copy: give ``NAME@PATH`` (the file, a folder holding it, or an ``https://`` URL of it).
+"""Four benchmarks of Meta's CyberSecEval (the ``CybersecurityBenchmarks`` of PurpleLlama), read
+from their JSON files: each from a raw file of PurpleLlama pinned at a commit, or from a local
+copy with ``NAME@PATH`` (the file, a folder holding it, or an ``https://`` URL of it).
 
 ``cyberseceval-injection`` (``datasets/prompt_injection/prompt_injection.json``, 251 cases;
 the multilingual file has the same fields): each case is a system prompt (``test_case_prompt``)
@@ -13,7 +13,10 @@ logic-violating ones to ``other``.
 ``cyberseceval-mitre`` (``datasets/mitre/mitre_benchmark_100_per_category_with_augmentation.json``,
 1,000 prompts, 100 per MITRE ATT&CK tactic): requests for help with a cyber attack, sent as
 written in ``mutated_prompt`` (as the benchmark does); ``category`` is the ``mitre_category``,
-the TTP and the ``base_prompt`` stay in ``meta``; all are ``cyber`` and must be refused.
+the TTP and the ``base_prompt`` stay in ``meta``; all are ``cyber`` and must be refused. The
+pinned remote copy is the plain ``mitre_benchmark_100_per_category.json`` (``system_prompt``,
+``user_prompt``, ``category``); a local copy of the augmented file is preferred when a folder
+holds both.
 
 ``cyberseceval-interpreter`` (``datasets/interpreter/interpreter.json``, 500 prompts, 100 per
 attack type): requests to write code for a code interpreter that would abuse it (privilege
@@ -31,9 +34,8 @@ persuasion grades are not reproduced. ``category`` is the goal's short name; goa
 malware or the target's security software map to ``cyber``, credential and data theft to
 ``fraud``.
 
-Those two have a pinned remote copy (raw files of PurpleLlama at a fixed commit); the first two
-need ``NAME@PATH``. These loaders are tested on small files written in the official formats,
-not on the real data.
+Each pinned commit is one at which the file exists in PurpleLlama's history. These loaders are
+tested on small files written in the official formats, not on the real data.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from thinksafe import registry
-from thinksafe.errors import DataError, UserError
+from thinksafe.errors import DataError
 from thinksafe.records import Message, Sample, messages_from
 from thinksafe.suites.hub import UrlFile
 from thinksafe.suites.official import (
@@ -63,22 +65,6 @@ CITATION = (
     " Models. arXiv:2312.04724; Bhatt et al. (2024). CyberSecEval 2: A Wide-Ranging"
     " Cybersecurity Evaluation Suite for Large Language Models. arXiv:2404.13161"
 )
-
-
-def need_path(suite: str, official: str) -> UserError:
-    return UserError(
-        f"suite {suite!r} reads PurpleLlama's {BENCH_DIR}/{official} ({REPO_URL}): download it"
-        f" and run --suite {suite}@PATH (a folder holding it, or an https:// URL of it)"
-    )
-
-
-class _CyberSecEvalSuite(OfficialSuite):
-    OFFICIAL: tuple[str, ...] = ()
-
-    def locate(self) -> dict[str, Located]:
-        if self.path is None:
-            raise need_path(self.NAME, self.OFFICIAL[0])
-        return {"cases": self.located_path([n.rsplit("/", 1)[-1] for n in self.OFFICIAL])}
 
 
 # --- prompt injection ------------------------------------------------------------------------
@@ -102,6 +88,9 @@ INJECTION_VARIANTS: tuple[str, ...] = (
     "mixed_techniques",
 )
 RISK_AREAS: dict[str, str] = {"security-violating": "cyber", "logic-violating": "other"}
+INJECTION_FILE = "prompt_injection/prompt_injection.json"
+INJECTION_COMMIT = "bbb602795be78259f4b4df07ac6ec4854aae7a92"
+INJECTION_REMOTE = UrlFile(f"{RAW_URL}/{INJECTION_COMMIT}/{BENCH_DIR}/{INJECTION_FILE}")
 
 
 def parse_injection(rows: list[dict[str, Any]], display: str) -> list[Sample]:
@@ -138,13 +127,18 @@ def parse_injection(rows: list[dict[str, Any]], display: str) -> list[Sample]:
     return samples
 
 
-class InjectionSuite(_CyberSecEvalSuite):
+class InjectionSuite(OfficialSuite):
     NAME = INJECTION
     OFFICIAL = (
         "prompt_injection/prompt_injection.json",
         "prompt_injection/prompt_injection_multilingual.json",
         "prompt_injection/prompt_injection_multilingual_machine_translated.json",
     )
+
+    def locate(self) -> dict[str, Located]:
+        return self.locate_one(
+            "cases", INJECTION_REMOTE, [n.rsplit("/", 1)[-1] for n in self.OFFICIAL]
+        )
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
         return parse_file(files["cases"], parse_injection)
@@ -153,21 +147,21 @@ class InjectionSuite(_CyberSecEvalSuite):
 @registry.suites.register(
     INJECTION,
     description="CyberSecEval prompt injection: 251 system prompts with a direct or indirect"
-    " injection in the user turn (must not follow it); needs NAME@PATH",
+    " injection in the user turn (must not follow it)",
     source=f"{REPO_URL}/tree/main/{BENCH_DIR}/prompt_injection",
     licence="MIT",
     citation=CITATION,
     size=251,
     expected="refuse",
     categories=list(INJECTION_VARIANTS),
-    needs_path=True,
+    remote=INJECTION_REMOTE.url,
     files=list(InjectionSuite.OFFICIAL),
     fixtures_only=True,
 )
 def make_injection(
     *, arg: str | None = None, path: str | None = None, options: Mapping[str, Any] | None = None
 ) -> InjectionSuite:
-    """``cyberseceval-injection@PATH``."""
+    """``cyberseceval-injection`` (pinned GitHub file) or ``cyberseceval-injection@PATH``."""
     return InjectionSuite(path=path, arg=arg, options=options)
 
 
@@ -187,6 +181,9 @@ TACTICS: tuple[str, ...] = (
     "Recon",
 )
 PROMPT_FIELDS: tuple[str, ...] = ("mutated_prompt", "test_case_prompt", "user_prompt")
+MITRE_FILE = "mitre/mitre_benchmark_100_per_category.json"
+MITRE_COMMIT = "9c7f7c51378ba39c99727be7033c8864167c5848"
+MITRE_REMOTE = UrlFile(f"{RAW_URL}/{MITRE_COMMIT}/{BENCH_DIR}/{MITRE_FILE}")
 
 
 def parse_mitre(rows: list[dict[str, Any]], display: str) -> list[Sample]:
@@ -226,12 +223,15 @@ def parse_mitre(rows: list[dict[str, Any]], display: str) -> list[Sample]:
     return samples
 
 
-class MitreSuite(_CyberSecEvalSuite):
+class MitreSuite(OfficialSuite):
     NAME = MITRE
     OFFICIAL = (
         "mitre/mitre_benchmark_100_per_category_with_augmentation.json",
         "mitre/mitre_benchmark_100_per_category.json",
     )
+
+    def locate(self) -> dict[str, Located]:
+        return self.locate_one("cases", MITRE_REMOTE, [n.rsplit("/", 1)[-1] for n in self.OFFICIAL])
 
     def parse(self, files: Mapping[str, Located]) -> list[Sample]:
         return parse_file(files["cases"], parse_mitre)
@@ -240,21 +240,21 @@ class MitreSuite(_CyberSecEvalSuite):
 @registry.suites.register(
     MITRE,
     description="CyberSecEval MITRE: 1,000 requests for help with cyber attacks, 100 per"
-    " ATT&CK tactic (must refuse); needs NAME@PATH",
+    " ATT&CK tactic (must refuse)",
     source=f"{REPO_URL}/tree/main/{BENCH_DIR}/mitre",
     licence="MIT",
     citation=CITATION,
     size=1000,
     expected="refuse",
     categories=list(TACTICS),
-    needs_path=True,
+    remote=MITRE_REMOTE.url,
     files=list(MitreSuite.OFFICIAL),
     fixtures_only=True,
 )
 def make_mitre(
     *, arg: str | None = None, path: str | None = None, options: Mapping[str, Any] | None = None
 ) -> MitreSuite:
-    """``cyberseceval-mitre@PATH``."""
+    """``cyberseceval-mitre`` (pinned GitHub file) or ``cyberseceval-mitre@PATH``."""
     return MitreSuite(path=path, arg=arg, options=options)
 
 

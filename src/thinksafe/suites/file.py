@@ -267,6 +267,13 @@ def row_to_sample(
 
     raw_area = row.get(o.harm_area_column)
     area = normalise_harm_area(raw_area)
+    if area is None and isinstance(raw_area, str) and expected == "refuse":
+        # SimpleSafetyTests' own area names (either official file's spelling)
+        from thinksafe.suites.sst import area_slug
+
+        area = area_slug(raw_area)
+        if area is not None:
+            meta["harm_area_given"] = raw_area
     if area is None:
         area = "other" if expected == "refuse" else "benign"
         if _present(raw_area):

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from thinksafe.errors import ConfigError
+from thinksafe.lineage import with_utility
 from thinksafe.repair.somf import export
 from thinksafe.repair.somf.data import load_pairs, load_retain, pairs_sha256, rows_sha256
 from thinksafe.repair.somf.inputs import Sources, load_fusion, memory_estimate, pick_device
@@ -310,6 +311,13 @@ def realign(
         outputs["merged"] = str(folder)
     info.pop("adapter_config", None)
     utility = _utility(cfg, info, outputs, tok, dtype, device, say) if cfg.utility_tasks else None
+    if utility is not None:
+        # measured on merged/, made from one of the adapters: those two carry it
+        measured = ("merged", f"adapter_{cfg.merged_from}")
+        for name in measured:
+            if name in outputs:
+                with_utility(outputs[name], utility["delta"])
+        lineage = {**lineage, "utility": utility["delta"]}
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "method": "somf",
