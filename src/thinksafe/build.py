@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from thinksafe.config import ConnectionConfig
 from thinksafe.errors import ConfigError, DataError, UserError
 from thinksafe.protocols import Judge, Suite, Target, suite_provenance
 from thinksafe.records import Attempt, Sample
+from thinksafe.spec import parse_judge, parse_suite, parse_target
 from thinksafe.suites.selection import select
 from thinksafe.targets.vllm import share_gpu
 from thinksafe.workers import WorkerPool, auto_workers, can_fork
@@ -41,13 +41,8 @@ def default_judge() -> str:
 
 
 def split_target_spec(spec: str) -> tuple[str, str]:
-    provider, sep, model = spec.partition("/")
-    if not sep or not provider or not model:
-        raise ConfigError(
-            f"model spec {spec!r} should look like PROVIDER/MODEL (for example openai/gpt-4o-mini);"
-            f" providers: {', '.join(registry.targets.names())}"
-        )
-    return provider, model
+    parsed = parse_target(spec)
+    return parsed.name, parsed.arg_text or ""
 
 
 def build_target(spec: str, connection: ConnectionConfig | None = None) -> Target:
@@ -69,20 +64,8 @@ class SuiteSpec:
 
     @classmethod
     def parse(cls, spec: str) -> SuiteSpec:
-        spec = spec.strip()
-        if not spec:
-            raise ConfigError("empty suite spec; run `thinksafe suites` to list suites")
-        name, sep, path = spec.partition("@")
-        if sep and spec.split(":", 1)[0] not in ("file", "hf"):
-            if not path:
-                raise ConfigError(f"suite spec {spec!r}: give a path after @")
-            head, colon, arg = name.partition(":")
-            return cls(head, arg=arg if colon and arg else None, path=path)
-        head, sep, rest = spec.partition(":")
-        if sep and head and rest:
-            # file:PATH, hf:DATASET, or a registered suite's argument (harmbench:val)
-            return cls(head, arg=rest)
-        return cls(spec)
+        parsed = parse_suite(spec)
+        return cls(parsed.name, arg=parsed.arg, path=parsed.path)
 
 
 def build_suite(spec: str, options: Mapping[str, Any] | None = None) -> Suite:
@@ -110,19 +93,10 @@ class JudgeContext:
         return target
 
 
-# ``NAME(ARGS)``: a composite judge (an ensemble) over the judge specs in ARGS.
-_COMPOSITE_SPEC = re.compile(r"([A-Za-z][\w.-]*)\((.*)\)", re.DOTALL)
-
-
 def split_judge_spec(spec: str) -> tuple[str, str | None]:
     """``NAME``, ``NAME:ARG`` or ``NAME(ARGS)`` (ARGS: comma-separated judge specs)."""
-    composite = _COMPOSITE_SPEC.fullmatch(spec.strip())
-    if composite is not None:
-        return composite.group(1), composite.group(2)
-    name, sep, arg = spec.strip().partition(":")
-    if not name:
-        raise ConfigError(f"judge spec {spec!r} should look like NAME or NAME:TARGET")
-    return name, (arg if sep else None)
+    parsed = parse_judge(spec)
+    return parsed.name, parsed.arg_text
 
 
 def judge_note(judge: Judge) -> str:

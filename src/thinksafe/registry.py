@@ -1,24 +1,41 @@
 """Registration by decorator, lazy lookup by name, third-party entry points.
 
-Built-in components live in modules that are imported only when one of their names is looked
-up, so a heavy SDK is imported only when its provider is used. Third parties register more
-through the ``thinksafe`` entry-point group: an entry point named ``KIND.NAME`` (for example
-``judges.my-judge``) pointing at a module whose import registers the component.
+Each component registers its name once, with a decorator at its definition
+(``@registry.judges.register("rules", ...)``); nothing else lists the names. Lookup is lazy, so
+a heavy SDK is imported only when its provider is used: ``get(NAME)`` imports the component's
+package and the module named after the component (``thinksafe.judges.rules`` for ``rules``,
+``-`` read as ``_``); when that does not register it, a third-party entry point of that name;
+failing both, the package's modules one by one until one registers it. ``names()`` imports
+every built-in module (none holds a heavy import at module level) and lists the entry points
+without loading them.
+
+Third parties add components through the entry-point groups ``thinksafe.targets``,
+``thinksafe.judges``, ``thinksafe.attacks`` and ``thinksafe.suites``: an entry point named after
+the component, pointing at the module whose import registers it (``my_pkg.judges``) or at its
+factory (``my_pkg.judges:my_judge``, registered with the factory's docstring when the module
+does not register it itself). The older form, an entry point ``KIND.NAME`` in the ``thinksafe``
+group, is read too.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import pkgutil
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
 
-from thinksafe.errors import UnknownComponentError
+from thinksafe.errors import ConfigError, UnknownComponentError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 ENTRY_POINT_GROUP = "thinksafe"
+logger = logging.getLogger("thinksafe.registry")
+# A name that may also be the last part of a module's name.
+_MODULE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -36,13 +53,20 @@ class ComponentInfo:
 
 
 class Registry:
-    """Names of one kind of component (targets, suites, judges or attacks)."""
+    """Names of one kind of component (targets, suites, judges or attacks), registered by the
+    modules of ``package`` and by third-party entry points."""
 
-    def __init__(self, kind: str, builtins: Mapping[str, str]) -> None:
+    def __init__(self, kind: str, package: str) -> None:
         self.kind = kind
-        self._builtins = dict(builtins)
+        self.package = package
         self._items: dict[str, ComponentInfo] = {}
-        self._entry_points_loaded = False
+        self._plugins: dict[str, EntryPoint] | None = None
+        self._walked = False
+
+    @property
+    def group(self) -> str:
+        """The entry-point group of third-party components of this kind."""
+        return f"{ENTRY_POINT_GROUP}.{self.kind}"
 
     def register(
         self,
@@ -71,21 +95,73 @@ class Registry:
 
         return decorator
 
-    def _load_entry_points(self) -> None:
-        if self._entry_points_loaded:
+    # -- finding names ----------------------------------------------------------------------
+
+    def plugins(self) -> dict[str, EntryPoint]:
+        """The third-party entry points of this kind, by component name (not loaded)."""
+        if self._plugins is None:
+            found: dict[str, EntryPoint] = {}
+            prefix = self.kind + "."
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                if ep.name.startswith(prefix):
+                    found.setdefault(ep.name[len(prefix) :], ep)
+            for ep in entry_points(group=self.group):
+                found[ep.name] = ep
+            self._plugins = found
+        return self._plugins
+
+    def _import_named(self, name: str) -> None:
+        """Import the package (its ``__init__`` may register names) and then the built-in
+        module named after ``name``, when there is one."""
+        importlib.import_module(self.package)
+        if name in self._items or not _MODULE_NAME.fullmatch(name):
             return
-        self._entry_points_loaded = True
-        prefix = self.kind + "."
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name.startswith(prefix):
-                self._builtins.setdefault(ep.name[len(prefix) :], ep.value.split(":")[0])
+        module = f"{self.package}.{name.replace('-', '_')}"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # the module exists but something it imports does not
+                raise
+
+    def _load_plugin(self, name: str) -> None:
+        ep = self.plugins().get(name)
+        if ep is None:
+            return
+        try:
+            loaded = ep.load()
+        except Exception as exc:  # a broken plugin is the user's to fix, in one line
+            raise ConfigError(
+                f"the {self.kind[:-1]} plugin {name!r} ({ep.value}) failed to load:"
+                f" {type(exc).__name__}: {exc}"
+            ) from None
+        if name not in self._items and callable(loaded):
+            doc = (getattr(loaded, "__doc__", None) or "").strip()
+            self.register(name, description=doc.splitlines()[0] if doc else "", source=ep.value)(
+                loaded
+            )
+
+    def _walk(self, until: str | None = None) -> None:
+        """Import the modules of the package, so that every built-in name is registered (or,
+        given ``until``, until that name is)."""
+        if self._walked:
+            return
+        packages = [self.package]
+        while packages:  # breadth first: a package's modules before its subpackages
+            package = importlib.import_module(packages.pop(0))
+            for found in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+                if found.ispkg:
+                    packages.append(found.name)
+                    continue
+                importlib.import_module(found.name)
+                if until is not None and until in self._items:
+                    return
+        self._walked = True
 
     def get(self, name: str) -> ComponentInfo:
-        if name not in self._items:
-            self._load_entry_points()
-            module = self._builtins.get(name)
-            if module is not None:
-                importlib.import_module(module)
+        for find in (self._import_named, self._load_plugin, self._walk):
+            if name in self._items:
+                break
+            find(name)
         try:
             return self._items[name]
         except KeyError:
@@ -95,103 +171,24 @@ class Registry:
             ) from None
 
     def names(self) -> list[str]:
-        self._load_entry_points()
-        return sorted(set(self._builtins) | set(self._items))
+        self._walk()
+        return sorted(set(self._items) | set(self.plugins()))
 
     def all(self) -> list[ComponentInfo]:
-        return [self.get(n) for n in self.names()]
+        """Every component of this kind; a plugin that fails to load is left out with a
+        warning in the log, so one broken package does not hide the rest."""
+        found: list[ComponentInfo] = []
+        for name in self.names():
+            try:
+                found.append(self.get(name))
+            except ConfigError as exc:
+                if name in self._items or name not in self.plugins():
+                    raise
+                logger.warning("%s", exc)
+        return found
 
 
-targets = Registry(
-    "targets",
-    {
-        "openai": "thinksafe.targets.openai",
-        "ollama": "thinksafe.targets.openai",
-        "openai-responses": "thinksafe.targets.responses",
-        "mock": "thinksafe.targets.mock",
-        "hf": "thinksafe.targets.hf",
-        "vllm": "thinksafe.targets.vllm",
-        "replay": "thinksafe.targets.replay",
-    },
-)
-
-suites = Registry(
-    "suites",
-    {
-        "starter": "thinksafe.suites.starter",
-        "file": "thinksafe.suites.file",
-        "sst": "thinksafe.suites.sst",
-        "xstest": "thinksafe.suites.xstest",
-        "harmbench": "thinksafe.suites.harmbench",
-        "advbench": "thinksafe.suites.advbench",
-        "strongreject": "thinksafe.suites.strongreject",
-        "jbb": "thinksafe.suites.jbb",
-        "do-not-answer": "thinksafe.suites.donotanswer",
-        "air-bench-2024": "thinksafe.suites.airbench",
-        "wildguardtest": "thinksafe.suites.wildguard",
-        "wildjailbreak": "thinksafe.suites.wildguard",
-        "cyberseceval-injection": "thinksafe.suites.cyberseceval",
-        "cyberseceval-mitre": "thinksafe.suites.cyberseceval",
-        "cyberseceval-interpreter": "thinksafe.suites.cyberseceval",
-        "cyberseceval-phishing": "thinksafe.suites.cyberseceval",
-        "hf": "thinksafe.suites.hf",
-    },
-)
-
-judges = Registry(
-    "judges",
-    {
-        "rules": "thinksafe.judges.rules",
-        "offline": "thinksafe.judges.offline",
-        "safety": "thinksafe.judges.safety",
-        "scripted": "thinksafe.judges.scripted",
-        "strongreject": "thinksafe.judges.strongreject",
-        "harmbench": "thinksafe.judges.harmbench",
-        "xstest": "thinksafe.judges.xstest",
-        "injection": "thinksafe.judges.injection",
-        "harmfulness": "thinksafe.judges.harmfulness",
-        "harmfulness-rm": "thinksafe.judges.harmfulness_rm",
-        "air-bench": "thinksafe.judges.airbench",
-        "cyberseceval-mitre": "thinksafe.judges.cyberseceval",
-        "moderation": "thinksafe.judges.moderation",
-        "llama-guard": "thinksafe.judges.llamaguard",
-        "wildguard": "thinksafe.judges.wildguard",
-        "shieldgemma": "thinksafe.judges.shieldgemma",
-        "majority": "thinksafe.judges.ensemble",
-        "any-unsafe": "thinksafe.judges.ensemble",
-        "cascade": "thinksafe.judges.cascade",
-    },
-)
-
-attacks = Registry(
-    "attacks",
-    {
-        "none": "thinksafe.attacks",
-        **{
-            name: "thinksafe.attacks.encodings"
-            for name in ("base64", "base32", "hex", "rot13", "leetspeak", "morse", "reverse")
-        },
-        **{
-            name: "thinksafe.attacks.instructions"
-            for name in ("refusal-suppression", "prefix-injection", "style-injection")
-        },
-        **{
-            name: "thinksafe.attacks.reasoning"
-            for name in ("prefill", "forged-thinking", "thinking-injection")
-        },
-        **{
-            name: "thinksafe.attacks.injection"
-            for name in ("injection-direct", "injection-indirect")
-        },
-        "many-shot": "thinksafe.attacks.manyshot",
-        "past-tense": "thinksafe.attacks.rewrite",
-        "translate": "thinksafe.attacks.rewrite",
-        "hcot": "thinksafe.attacks.rewrite",
-        "hcot-prefill": "thinksafe.attacks.rewrite",
-        "pyrit-template": "thinksafe.attacks.templates",
-        "template": "thinksafe.attacks.templates",
-        "garak-dan": "thinksafe.attacks.templates",
-        "jbb-artifact": "thinksafe.attacks.artifacts",
-        **{name: f"thinksafe.attacks.adaptive.{name}" for name in ("pair", "tap", "crescendo")},
-    },
-)
+targets = Registry("targets", "thinksafe.targets")
+suites = Registry("suites", "thinksafe.suites")
+judges = Registry("judges", "thinksafe.judges")
+attacks = Registry("attacks", "thinksafe.attacks")

@@ -29,6 +29,7 @@ from thinksafe import registry
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError
 from thinksafe.retry import RetryPolicy
+from thinksafe.spec import parse_attack, parse_judge, parse_suite, parse_target
 from thinksafe.targets.ray import RAY_PROVIDERS, RayOptions
 
 __all__ = ["RunConfig", "option_flag"]
@@ -128,11 +129,10 @@ class RunConfig:
     def _check_combinations(self) -> None:
         # Imported here: thinksafe.thinking and thinksafe.workers import the run machinery's
         # neighbours, not this module.
-        from thinksafe.build import split_target_spec
         from thinksafe.thinking import think_plan
         from thinksafe.workers import WORKER_PROVIDERS
 
-        provider, _ = split_target_spec(self.model)
+        provider = parse_target(self.model).name
         think_plan(self.generation)
         if self.workers > 1 and provider not in WORKER_PROVIDERS:
             raise ConfigError(
@@ -154,15 +154,13 @@ class RunConfig:
         """``UnknownComponentError`` (one line, naming what is registered) for a target, suite,
         judge or attack that nothing is registered under. Called before anything is built.
         ``target=False``: the run's target is not built from the registry (it is given)."""
-        from thinksafe.build import SuiteSpec, split_judge_spec, split_target_spec
-
         if target:
-            registry.targets.get(split_target_spec(self.model)[0])
-        registry.suites.get(SuiteSpec.parse(self.suite).name)
+            registry.targets.get(parse_target(self.model).name)
+        registry.suites.get(parse_suite(self.suite).name)
         for judge in self.judges:
-            registry.judges.get(split_judge_spec(judge)[0])
+            registry.judges.get(parse_judge(judge).name)
         for attack in self.attacks:
-            registry.attacks.get(attack.partition(":")[0])
+            registry.attacks.get(parse_attack(attack).name)
 
 
 _NO_MODEL = "give a model with --model PROVIDER/MODEL (for example mock/reasoner)"

@@ -18,6 +18,7 @@ from thinksafe.errors import ConfigError
 from thinksafe.protocols import prefill_support
 from thinksafe.records import Attempt, Message, Messages, Sample
 from thinksafe.retry import RetryPolicy
+from thinksafe.spec import parse_attack
 
 if TYPE_CHECKING:
     from thinksafe.protocols import Target
@@ -128,14 +129,14 @@ def _none(arg: str | None = None) -> Attack:
 
 
 def build_attack(spec: str) -> Attack:
-    name, _, arg = spec.partition(":")
-    attack: Attack = registry.attacks.get(name).factory(arg=arg or None)
+    parsed = parse_attack(spec)
+    attack: Attack = registry.attacks.get(parsed.name).factory(arg=parsed.arg_text)
     return attack
 
 
 def attack_needs(spec: str) -> list[str]:
     """What the attack of ``spec`` declares it needs (e.g. ``prefill``)."""
-    return [str(n) for n in registry.attacks.get(spec.partition(":")[0]).meta.get("needs", [])]
+    return [str(n) for n in registry.attacks.get(parse_attack(spec).name).meta.get("needs", [])]
 
 
 def check_target_abilities(specs: Sequence[str], target: object) -> None:
@@ -143,7 +144,7 @@ def check_target_abilities(specs: Sequence[str], target: object) -> None:
     before any model call."""
     for spec in specs:
         if "prefill" in attack_needs(spec) and prefill_support(target) is None:
-            name = spec.partition(":")[0]
+            name = parse_attack(spec).name
             raise ConfigError(
                 f"attack {name!r} forces the start of the reply, which "
                 f"{getattr(target, 'spec', 'this target')} cannot continue; use hf/, vllm/, "

@@ -25,6 +25,7 @@ from thinksafe import registry
 from thinksafe.attacks import Attack, AttackContext, replace_last_user
 from thinksafe.errors import ConfigError, DataError, UserError
 from thinksafe.records import Attempt, Sample
+from thinksafe.spec import attack_args
 from thinksafe.suites.hub import UrlFile, is_url, sha256_file, url_download
 
 REPO = "JailbreakBench/artifacts"
@@ -239,26 +240,26 @@ class ArtifactReplay:
         ]
 
 
-def _options(rest: str) -> dict[str, str]:
+def _options(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
-    for part in (p.strip() for p in rest.split(",") if p.strip()):
-        key, eq, value = part.partition("=")
-        key = key.strip().replace("licence", "license")
-        if not eq or key not in ("model", "type", "commit", "license") or not value.strip():
+    for written, value in pairs:
+        key = written.replace("licence", "license")
+        if key not in ("model", "type", "commit", "license") or not value:
+            part = f"{written}={value}"
             raise ConfigError(
                 f"jbb-artifact: {part!r} is not understood; the options are model=, type=,"
                 " commit=, licence="
             )
-        out[key] = value.strip()
+        out[key] = value
     return out
 
 
 def load_artifact(arg: str) -> ArtifactReplay:
     """Parse ``METHOD[@PATH][,model=..][,type=..][,commit=..][,licence=..]`` and read the file."""
-    head, _, rest = arg.partition(",")
-    name, at, path = head.partition("@")
-    method = canonical_method(name.strip())
-    options = _options(rest)
+    parsed = attack_args("jbb-artifact", arg)
+    at, path = parsed.path is not None, parsed.path or ""
+    method = canonical_method(parsed.arg or "")
+    options = _options(parsed.options)
     if not method:
         raise ConfigError(f"jbb-artifact needs an attack method: {USAGE}")
     model = options.get("model")

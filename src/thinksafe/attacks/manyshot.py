@@ -28,6 +28,7 @@ from thinksafe import registry
 from thinksafe.attacks import Attack
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.records import Attempt, Message, Sample
+from thinksafe.spec import attack_args
 
 SOURCE = "written for thinksafe"
 LICENCE = "Apache-2.0"
@@ -204,14 +205,11 @@ def _int(value: str, name: str, low: int, high: int) -> int:
 )
 def _many_shot(arg: str | None = None) -> Attack:
     shots, seed, fmt, pool_path = DEFAULT_SHOTS, 0, "turns", ""
-    for i, part in enumerate(p.strip() for p in (arg or "").split(",")):
-        if not part:
-            continue
-        key, eq, value = part.partition("=")
-        key, value = key.strip(), value.strip()
-        if not eq and i == 0:
-            shots = _int(part, "N", 1, MAX_SHOTS)
-        elif key == "n":
+    parsed = attack_args("many-shot", arg)
+    if parsed.value is not None:
+        shots = _int(parsed.value, "N", 1, MAX_SHOTS)
+    for key, value in parsed.options:
+        if key == "n":
             shots = _int(value, "N", 1, MAX_SHOTS)
         elif key == "seed":
             seed = _int(value, "seed", 0, 2**63)
@@ -220,6 +218,7 @@ def _many_shot(arg: str | None = None) -> Attack:
         elif key == "format" and value in FORMATS:
             fmt = value
         else:
+            part = f"{key}={value}"
             raise ConfigError(
                 f"many-shot: {part!r} is not understood; use many-shot:N,pool=PATH,seed=S,"
                 "format=turns|text"

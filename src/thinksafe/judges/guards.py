@@ -50,7 +50,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
 
 from thinksafe.build import JudgeContext
 from thinksafe.errors import ConfigError
@@ -69,6 +68,7 @@ from thinksafe.judges.parts import Question, Reading
 from thinksafe.judges.untrusted import CONTROL_PATTERN, defuse
 from thinksafe.protocols import Target
 from thinksafe.records import JudgeItem
+from thinksafe.spec import format_query, split_query
 
 __all__ = [
     "CONTROL_PATTERN",
@@ -123,18 +123,12 @@ class GuardFormat:
 def pop_option(spec: str, name: str) -> tuple[str, str | None]:
     """``spec`` without its ``?name=VALUE`` query option, and VALUE (None when absent). The
     spec's other options are kept as written."""
-    head, sep, query = spec.partition("?")
-    if not sep:
+    head, query = split_query(spec)
+    if "?" not in spec:
         return spec, None
-    kept: list[str] = []
-    value: str | None = None
-    for part in query.split("&"):
-        key, _, raw = part.partition("=")
-        if unquote_plus(key).strip().lower() == name:
-            value = unquote_plus(raw).strip()
-        elif part:
-            kept.append(part)
-    return (f"{head}?{'&'.join(kept)}" if kept else head), value
+    kept = [(key, raw) for key, raw in query if key.lower() != name]
+    found = [raw for key, raw in query if key.lower() == name]
+    return (f"{head}?{format_query(kept)}" if kept else head), (found[-1] if found else None)
 
 
 def guard_factory(

@@ -24,6 +24,7 @@ from typing import Any
 
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError
+from thinksafe.spec import parse_target
 
 __all__ = ["PLAIN_BUDGET", "REASONING_BUDGET", "Decoding", "decoding_line", "resolve_decoding"]
 
@@ -243,7 +244,8 @@ def resolve_decoding(
 def decoding_line(spec: str, config: GenerationConfig) -> str | None:
     """``Decoding: ...`` for an ``hf/`` or ``vllm/`` spec (the model's files are read, the
     model is not loaded); None for any other target."""
-    provider, _, model = spec.partition("/")
+    parsed = parse_target(spec)
+    provider, model = parsed.name, parsed.arg_text or ""
     if provider == "hf":
         from thinksafe.targets.hf import build_hf_target
 

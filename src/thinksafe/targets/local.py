@@ -26,12 +26,12 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
-from urllib.parse import parse_qsl
 
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, UserError
 from thinksafe.lineage import read_lineage
 from thinksafe.records import Completion, Messages, Usage, canonical_json
+from thinksafe.spec import split_query
 from thinksafe.targets.defaults import PLAIN_BUDGET, Decoding
 from thinksafe.thinking import (
     Prefill,
@@ -69,14 +69,10 @@ Opts = TypeVar("Opts")
 
 def split_options(model: str) -> tuple[str, dict[str, str]]:
     """``"PATH?a=1&b=x"`` -> ``("PATH", {"a": "1", "b": "x"})``."""
-    path, sep, query = model.partition("?")
+    path, query = split_query(model)
     if not path:
         raise ConfigError(f"model spec {model!r} has no model name or path before '?'")
-    options: dict[str, str] = {}
-    if sep:
-        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
-            options[key.strip().lower()] = value.strip()
-    return path, options
+    return path, {key.lower(): value for key, value in query}
 
 
 _TRUE = frozenset({"1", "true", "yes", "on"})

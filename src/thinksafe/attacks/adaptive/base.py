@@ -35,6 +35,7 @@ from thinksafe.records import (
     messages_to_list,
 )
 from thinksafe.retry import RetryPolicy, call_with_retries, generate_with_retries
+from thinksafe.spec import attack_args
 from thinksafe.store.sqlite import Store
 
 SOURCE = "written for thinksafe"
@@ -66,22 +67,21 @@ def parse_options(
 ) -> dict[str, str]:
     """``key=value,key=value`` into a dict; unknown or missing keys are one-line errors. Commas
     inside parentheses belong to the value (``judge=cascade(offline,rules)``)."""
+    parsed = attack_args(name, arg)
     out: dict[str, str] = {}
-    for part in split_top_level(arg or ""):
-        if not part.strip():
-            continue
-        key, eq, value = part.partition("=")
-        key = key.strip()
-        if not eq or not value.strip():
+    items = [] if parsed.value is None else [(parsed.value, None)]
+    for part, value in [*items, *parsed.options]:
+        if value is None or not value:
+            shown = part if value is None else f"{part}="
             raise ConfigError(
-                f"{name}: {part.strip()!r} is not KEY=VALUE; e.g. --attack"
+                f"{name}: {shown!r} is not KEY=VALUE; e.g. --attack"
                 f" '{name}:attacker=mock/attacker,queries=20'"
             )
-        if key not in allowed:
+        if part not in allowed:
             raise ConfigError(
-                f"{name}: unknown setting {key!r}; known: {', '.join(sorted(allowed))}"
+                f"{name}: unknown setting {part!r}; known: {', '.join(sorted(allowed))}"
             )
-        out[key] = value.strip()
+        out[part] = value
     missing = [k for k in required if k not in out]
     if missing:
         raise ConfigError(
@@ -89,23 +89,6 @@ def parse_options(
             f" '{name}:attacker=openai/gpt-4o-mini,judge=harmbench:openai/gpt-4o-mini'"
         )
     return out
-
-
-def split_top_level(text: str) -> list[str]:
-    """``text`` split at the commas that are outside parentheses."""
-    parts: list[str] = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth = max(0, depth - 1)
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
 
 
 def int_option(name: str, options: Mapping[str, str], key: str, default: int | None) -> int | None:
