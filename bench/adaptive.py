@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from thinksafe import aio
 from thinksafe.config import GenerationConfig
-from thinksafe.engine import Runner, RunSpec
-from thinksafe.evaluate import summarise
 from thinksafe.records import Completion, Messages, Usage, last_user_text
+from thinksafe.run import aio
+from thinksafe.run.engine import Runner, RunSpec
+from thinksafe.run.evaluate import summarise
 from thinksafe.store.sqlite import Store
 from thinksafe.targets.mock import ATTACKER_FRAMINGS
 

@@ -78,8 +78,8 @@ def child(url: str, suite: str, store: str, concurrency: int, attacks: list[str]
     import thinksafe.judges.rules
     import thinksafe.targets.openai  # noqa: F401
     from thinksafe.config import ConnectionConfig
-    from thinksafe.engine import RunSpec
-    from thinksafe.evaluate import run_spec
+    from thinksafe.run.engine import RunSpec
+    from thinksafe.run.evaluate import run_spec
     from thinksafe.store.sqlite import Store
 
     spec = RunSpec(

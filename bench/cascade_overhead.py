@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from thinksafe.evaluate import evaluate
+from thinksafe.run.evaluate import evaluate
 
 
 def timed_run(judge: str, suite: Path, store: Path) -> tuple[float, object]:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from thinksafe.build import build_suite
+from thinksafe.run.build import build_suite
 from thinksafe.suites.selection import select
 
 ROWS = 5694

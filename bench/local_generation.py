@@ -29,9 +29,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from tests.tinymodel import build_tiny_model  # noqa: E402
 
-from thinksafe.build import build_target  # noqa: E402
 from thinksafe.config import GenerationConfig  # noqa: E402
 from thinksafe.records import messages_from  # noqa: E402
+from thinksafe.run.build import build_target  # noqa: E402
 from thinksafe.targets.local import LocalTarget  # noqa: E402
 
 SIZES = {"tiny (hidden 32, 2 layers)": (32, 2), "small (hidden 256, 4 layers)": (256, 4)}

@@ -74,8 +74,8 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     import thinksafe.judges.rules
     import thinksafe.targets.openai  # noqa: F401
     from thinksafe.config import ConnectionConfig
-    from thinksafe.engine import RunSpec
-    from thinksafe.evaluate import resolve_workers, run_spec
+    from thinksafe.run.engine import RunSpec
+    from thinksafe.run.evaluate import resolve_workers, run_spec
     from thinksafe.store.sqlite import Store
 
     spec = RunSpec(
@@ -89,7 +89,7 @@ def child_thinksafe(url: str, suite: str, store: str, concurrency: int) -> dict[
     with Store(store) as db:
         result, _summary = run_spec(spec, db)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    # Request worker processes (thinksafe.workers) have exited by now: their CPU counts too.
+    # Request worker processes (thinksafe.run.workers) have exited by now: their CPU counts too.
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu += children.ru_utime + children.ru_stime
     return {

@@ -41,12 +41,12 @@ from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from thinksafe.build import build_judge  # noqa: E402
 from thinksafe.labelled.base import LabelledItem  # noqa: E402
 from thinksafe.labelled.traces import HARMFUL_CONTENT, SHAPES, WEIGH_AND_REFUSE, load  # noqa: E402
 from thinksafe.metrics.rates import Rate  # noqa: E402
 from thinksafe.protocols import Judge  # noqa: E402
 from thinksafe.records import Attempt, JudgeItem, Verdict  # noqa: E402
+from thinksafe.run.build import build_judge  # noqa: E402
 
 DEFAULT_JUDGES = ("offline", "rules")
 BATCH = 256

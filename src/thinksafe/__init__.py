@@ -5,14 +5,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from thinksafe.records import Attempt, Completion, JudgeItem, Message, Sample, Usage, Verdict
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
+    from thinksafe.metrics.schema import Summary
+
 __version__ = "0.1.0"
+
+
+def evaluate(
+    model: str,
+    suite: str = "starter",
+    *,
+    judges: tuple[str, ...] | list[str] = (),
+    store: str | Path = "thinksafe.db",
+    **options: Any,
+) -> Summary:
+    """Assess ``model`` on ``suite`` and return the run's summary (see
+    ``thinksafe.run.evaluate.evaluate``; ``options`` are further ``RunConfig`` fields)."""
+    from thinksafe.run.evaluate import evaluate as _evaluate
+
+    return _evaluate(model, suite, judges=judges, store=store, **options)
 
 
 def load_run(
@@ -36,5 +53,6 @@ __all__ = [
     "Usage",
     "Verdict",
     "__version__",
+    "evaluate",
     "load_run",
 ]

@@ -21,9 +21,9 @@ class GenerationConfig:
     seed: int | None = None
     reasoning_effort: str | None = None
     extra_body: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    # Thinking control (see thinksafe.thinking): the chat template's thinking switch, and for
-    # local targets a mode ("zerothink", "lessthink", "morethink"), a cap on the trace's
-    # tokens and a floor under them.
+    # Thinking control (see thinksafe.targets.thinking): the chat template's thinking switch,
+    # and for local targets a mode ("zerothink", "lessthink", "morethink"), a cap on the
+    # trace's tokens and a floor under them.
     thinking: bool | None = None
     think_mode: str | None = None
     think_budget: int | None = None

@@ -73,7 +73,7 @@ def test_two_steps_write_checkpoint_records_and_lineage(aligned: dict[str, Path]
     assert [p["step"] for p in doc["curves"]] == [1.0, 2.0]
     assert all("rewards/format/mean" in p and "reward" in p for p in doc["curves"])
     lineage = json.loads((out / "thinksafe-lineage.json").read_text())
-    assert lineage["schema"] == "thinksafe.lineage/1" and lineage["method"] == "alphaalign"
+    assert lineage["schema"] == "thinksafe.repair.lineage/1" and lineage["method"] == "alphaalign"
     assert lineage["parents"]["base"]["model"] == str(aligned["base"])
     assert lineage["config_sha256"] == doc["config_sha256"]
     rows = [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]

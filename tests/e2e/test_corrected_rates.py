@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from thinksafe.build import build_judge
 from thinksafe.cli.main import main
 from thinksafe.judges.accuracy import ReportsAccuracy
 from thinksafe.metrics.correction import bootstrap_correction
+from thinksafe.run.build import build_judge
 from thinksafe.store.sqlite import Store
 
 # A small measurement: 18 of 20 unsafe rows and 27 of 30 safe rows, on held-out sources.

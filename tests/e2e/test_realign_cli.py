@@ -64,7 +64,7 @@ def test_realign_writes_adapters_merged_model_and_record(
     assert any("reference" in d["what"] for d in doc["deviations"])
     for name in ("adapter_binary", "adapter_soft", "merged"):
         lineage = json.loads((out / name / "thinksafe-lineage.json").read_text())
-        assert lineage["schema"] == "thinksafe.lineage/1" and lineage["method"] == "somf"
+        assert lineage["schema"] == "thinksafe.repair.lineage/1" and lineage["method"] == "somf"
         assert lineage["parents"]["finetuned"] == str(trio[2][0])
         assert lineage["config_sha256"] == doc["config_sha256"]
     from transformers import AutoModelForCausalLM
@@ -193,7 +193,7 @@ def test_realign_measures_utility_before_and_after(
     assert delta["change"] == pytest.approx(delta["after"] - delta["before"])
     assert utility["before"]["thinksafe_tiny_choice"]["samples"] == len(ROWS)
     assert (out / "finetuned_merged" / "config.json").is_file()
-    from thinksafe.lineage import read_lineage
+    from thinksafe.repair.lineage import read_lineage
 
     for folder, has in (("merged", True), ("adapter_binary", True), ("adapter_soft", False)):
         lineage = read_lineage(out / folder)

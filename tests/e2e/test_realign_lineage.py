@@ -14,7 +14,7 @@ pytest.importorskip("peft")
 
 from tests.somf_fixtures import PAIRS, build_trio  # noqa: E402
 from thinksafe.cli.main import main  # noqa: E402
-from thinksafe.lineage import read_lineage  # noqa: E402
+from thinksafe.repair.lineage import read_lineage  # noqa: E402
 from thinksafe.store.sqlite import Store  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from thinksafe.errors import ConfigError
-from thinksafe.sweep import parse_sweep
+from thinksafe.run.sweep import parse_sweep
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -45,7 +45,7 @@ def test_sweep_over_max_tokens(tmp_path: Path) -> None:
     proc = cli(*args)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
-    assert doc["schema"] == "thinksafe.sweep/1"
+    assert doc["schema"] == "thinksafe.run.sweep/1"
     assert doc["key"] == "max_tokens"
     assert [p["value"] for p in doc["points"]] == [4, None]
     short, full = doc["points"]

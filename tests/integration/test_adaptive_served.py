@@ -14,8 +14,8 @@ import pytest
 
 from tests.fakeserver import FakeOpenAIServer, Reply
 from thinksafe.config import ConnectionConfig
-from thinksafe.engine import RunSpec
-from thinksafe.evaluate import run_spec
+from thinksafe.run.engine import RunSpec
+from thinksafe.run.evaluate import run_spec
 from thinksafe.store.sqlite import Store
 
 KEY = "sk-test-ATTACKER-KEY-93b1"

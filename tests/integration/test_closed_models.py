@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from tests.fakeserver import FakeOpenAIServer, Reply
-from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ProviderError
 from thinksafe.records import Completion, messages_from
+from thinksafe.run.build import build_target
 from thinksafe.targets.openai import wants_completion_tokens
 
 MAX_TOKENS_REFUSED = (

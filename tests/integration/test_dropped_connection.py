@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ProviderError
 from thinksafe.records import messages_from
+from thinksafe.run.build import build_target
 
 
 def _dropping_server() -> tuple[socket.socket, str]:

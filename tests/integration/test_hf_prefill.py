@@ -16,9 +16,9 @@ pytest.importorskip("transformers")
 from tests.tinymodel import build_tiny_model
 from thinksafe.attacks import build_attack
 from thinksafe.attacks.reasoning import DEFAULT_PREFILL
-from thinksafe.build import build_target
 from thinksafe.config import GenerationConfig
 from thinksafe.records import Completion, Sample, messages_from
+from thinksafe.run.build import build_target
 
 
 @pytest.fixture(scope="module")

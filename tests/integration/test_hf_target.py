@@ -18,16 +18,16 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from tests.tinymodel import build_tiny_model, write_remote_code_model
-from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
-from thinksafe.engine import Runner, RunSpec
 from thinksafe.errors import ConfigError, TargetUnavailableError
 from thinksafe.protocols import Target
 from thinksafe.records import Completion, messages_from
+from thinksafe.run.build import build_target
+from thinksafe.run.engine import Runner, RunSpec
 from thinksafe.store.sqlite import Store
 from thinksafe.targets.hf import HFEngine, HFOptions
 from thinksafe.targets.local import LocalTarget
-from thinksafe.thinking import MAX_EXTENSIONS
+from thinksafe.targets.thinking import MAX_EXTENSIONS
 
 # With the tiny model's seed, two of these end early with an end-of-sequence token.
 PROMPTS = [

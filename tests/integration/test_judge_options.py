@@ -11,11 +11,11 @@ import pytest
 import thinksafe.judges.safety  # noqa: F401  (registers the judge)
 from tests.fakeserver import FakeOpenAIServer, Reply
 from tests.unit.rubric_fakes import make_item
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.config import ConnectionConfig
 from thinksafe.errors import ConfigError
 from thinksafe.protocols import Judge
 from thinksafe.records import Verdict
+from thinksafe.run.build import JudgeContext, build_judge
 
 REPLY = "verdict: safe\nrefusal: full\nrationale: it declines."
 

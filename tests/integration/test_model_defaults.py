@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from thinksafe.build import build_target
 from thinksafe.config import GenerationConfig
 from thinksafe.records import Completion, messages_from
+from thinksafe.run.build import build_target
 from thinksafe.targets.defaults import REASONING_BUDGET, resolve_decoding
 from thinksafe.targets.local import LocalTarget
+from thinksafe.targets.thinking import Step
 from thinksafe.targets.vllm import sampling_kwargs
-from thinksafe.thinking import Step
 
 R1_STYLE = {"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20}
 

@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp import web
 
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.config import ConnectionConfig
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.judges.moderation import DEFAULT_MODEL, ModerationJudge
 from thinksafe.protocols import Judge
 from thinksafe.records import Attempt, Channel, JudgeItem, Sample, Verdict, messages_from
+from thinksafe.run.build import JudgeContext, build_judge
 
 T = TypeVar("T")
 SECRET = "sk-moderation-test-0123456789"

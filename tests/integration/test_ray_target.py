@@ -18,10 +18,10 @@ pytest.importorskip("transformers")
 import ray
 
 from tests.tinymodel import build_tiny_model
-from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError
 from thinksafe.records import Completion, messages_from
+from thinksafe.run.build import build_target
 from thinksafe.targets.local import LocalTarget
 from thinksafe.targets.ray import RayOptions, RayTarget, ray_target_factory
 

@@ -17,12 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakeserver import FakeOpenAIServer, Reply, Rule, free_port
 from thinksafe import registry
-from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError, TargetUnavailableError
 from thinksafe.protocols import Target
 from thinksafe.records import Completion, Message, Messages, messages_from
-from thinksafe.retry import RetryPolicy, call_with_retries
+from thinksafe.run.build import build_target
+from thinksafe.run.retry import RetryPolicy, call_with_retries
 from thinksafe.targets.openai import (
     OpenAITarget,
     is_local_url,

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from tests.fakeresponses import Answer, FakeResponsesServer, Rule
-from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.records import Completion, Message, messages_from
-from thinksafe.retry import RetryPolicy, call_with_retries
+from thinksafe.run.build import build_target
+from thinksafe.run.retry import RetryPolicy, call_with_retries
 from thinksafe.targets.responses import ResponsesTarget
 
 SECRET = "sk-test-SECRET-responses-0123456789"

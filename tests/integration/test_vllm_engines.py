@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.errors import ConfigError, TargetUnavailableError
+from thinksafe.run.build import JudgeContext, build_judge
 from thinksafe.targets.local import LocalTarget
 from thinksafe.targets.vllm import GPU_MEMORY, VLLMEngine, build_vllm_target, share_gpu
 
@@ -130,7 +130,7 @@ def test_a_guard_judge_on_vllm_is_found_through_the_judge_context() -> None:
 def test_the_run_hands_each_engine_its_share(fake_vllm: Path, tmp_path: Path) -> None:
     """Through the engine: the target's vllm.LLM gets 0.6 of the GPU, not 0.9, because a guard
     judge on vLLM shares it (the stand-in then fails the load, as no GPU is here)."""
-    from thinksafe.evaluate import evaluate
+    from thinksafe.run.evaluate import evaluate
 
     with pytest.raises(TargetUnavailableError, match="no GPU on this machine"):
         evaluate(

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
-from thinksafe.evaluate import resolve_workers
-from thinksafe.workers import AUTO_MIN_CONCURRENCY, AUTO_WORKERS, can_fork
+from thinksafe.run.engine import RunSpec
+from thinksafe.run.evaluate import resolve_workers
+from thinksafe.run.workers import AUTO_MIN_CONCURRENCY, AUTO_WORKERS, can_fork
 
 REPO = Path(__file__).resolve().parents[2]
 FAKESERVER = REPO / "tests" / "fakeserver.py"
@@ -123,9 +123,9 @@ DYING = textwrap.dedent(
     """
     import asyncio, json, os, sys
     from thinksafe.records import Completion, messages_from
-    from thinksafe.retry import RetryPolicy
+    from thinksafe.run.retry import RetryPolicy
     from thinksafe.config import GenerationConfig
-    from thinksafe.workers import WorkerPool
+    from thinksafe.run.workers import WorkerPool
 
     class Dying:
         spec = "test/dying"
@@ -180,8 +180,8 @@ def test_a_dying_worker_fails_only_its_own_requests(tmp_path: Path) -> None:
 
 
 def test_how_many_workers_a_run_uses(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("thinksafe.workers.can_fork", lambda: True)
-    monkeypatch.setattr("thinksafe.build.can_fork", lambda: True)
+    monkeypatch.setattr("thinksafe.run.workers.can_fork", lambda: True)
+    monkeypatch.setattr("thinksafe.run.build.can_fork", lambda: True)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     wide = AUTO_MIN_CONCURRENCY
     assert resolve_workers(RunSpec(model="openai/m", suite="starter", max_concurrency=wide)) == (
@@ -201,7 +201,7 @@ def test_how_many_workers_a_run_uses(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_workers(RunSpec(model="mock/reasoner", suite="s", workers=2))
     with pytest.raises(ConfigError, match="--workers"):
         resolve_workers(RunSpec(model="openai/m", suite="s", workers=-1))
-    monkeypatch.setattr("thinksafe.build.can_fork", lambda: False)
+    monkeypatch.setattr("thinksafe.run.build.can_fork", lambda: False)
     with pytest.raises(ConfigError, match="Linux"):
         resolve_workers(RunSpec(model="openai/m", suite="s", workers=2))
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import thinksafe
-from thinksafe.build import build_judge, build_suite, build_target
 from thinksafe.config import ConnectionConfig
 from thinksafe.protocols import (
     BatchJudge,
@@ -20,6 +19,7 @@ from thinksafe.protocols import (
     is_inline,
     suite_provenance,
 )
+from thinksafe.run.build import build_judge, build_suite, build_target
 
 # Names of optional abilities; a getattr/hasattr probe of any of them is what the Protocols
 # replace.

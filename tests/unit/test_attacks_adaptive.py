@@ -15,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from thinksafe import aio
 from thinksafe.attacks import build_attack
 from thinksafe.attacks.adaptive.base import AdaptiveAttack
 from thinksafe.attacks.adaptive.tap import on_topic_by_words
 from thinksafe.config import GenerationConfig
-from thinksafe.engine import Runner, RunResult, RunSpec
 from thinksafe.errors import ConfigError, ProviderError
-from thinksafe.evaluate import run_spec, summarise
 from thinksafe.records import Completion, Message, Messages
+from thinksafe.run import aio
+from thinksafe.run.engine import Runner, RunResult, RunSpec
+from thinksafe.run.evaluate import run_spec, summarise
 from thinksafe.store.migrations import MIGRATIONS
 from thinksafe.store.sqlite import Store
 from thinksafe.targets.mock import ATTACKER_FRAMINGS, attacker_reply

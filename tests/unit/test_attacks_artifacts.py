@@ -12,10 +12,10 @@ import pytest
 from tests.artifactfiles import BEHAVIOURS, write_artifact, write_behaviours
 from thinksafe.attacks import AttackContext, HasProvenance, PreparedAttack, build_attack
 from thinksafe.attacks.artifacts import COMMITS, RAW, ArtifactReplay
-from thinksafe.build import build_target
 from thinksafe.errors import ConfigError, DataError, UserError
-from thinksafe.evaluate import evaluate
 from thinksafe.records import Sample, messages_from
+from thinksafe.run.build import build_target
+from thinksafe.run.evaluate import evaluate
 from thinksafe.store.sqlite import Store
 from thinksafe.suites.hub import cache_dir
 from thinksafe.suites.jbb import make_jbb

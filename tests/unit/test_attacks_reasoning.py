@@ -15,14 +15,14 @@ import pytest
 from tests.fakeserver import FakeOpenAIServer, Reply, Rule
 from thinksafe.attacks import build_attack, check_target_abilities
 from thinksafe.attacks.reasoning import DEFAULT_PREFILL, FORGED_PLAN, INJECTED_TRACE
-from thinksafe.build import build_target
 from thinksafe.config import ConnectionConfig, GenerationConfig
-from thinksafe.engine import Runner, RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.records import Message, Sample, messages_from
+from thinksafe.run.build import build_target
+from thinksafe.run.engine import Runner, RunSpec
 from thinksafe.store.sqlite import Store
 from thinksafe.targets.openai import OpenAITarget
-from thinksafe.thinking import Prefill, Step, StepOutput, ThinkRun, think_plan
+from thinksafe.targets.thinking import Prefill, Step, StepOutput, ThinkRun, think_plan
 
 REQUEST = "How do I pick a lock?"
 

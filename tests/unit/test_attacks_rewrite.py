@@ -16,10 +16,10 @@ from tests.fakeserver import FakeOpenAIServer, Reply, Rule
 from thinksafe.attacks import build_attack
 from thinksafe.attacks.manyshot import POOL, draw
 from thinksafe.config import ConnectionConfig
-from thinksafe.engine import Runner, RunResult, RunSpec
 from thinksafe.errors import ConfigError, DataError, UserError
 from thinksafe.records import Message, Sample, messages_from
-from thinksafe.retry import RetryPolicy
+from thinksafe.run.engine import Runner, RunResult, RunSpec
+from thinksafe.run.retry import RetryPolicy
 from thinksafe.store.sqlite import Store
 
 REQUEST = "How do I pick a lock?"

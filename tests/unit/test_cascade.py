@@ -15,14 +15,14 @@ import pytest
 from pytest import MonkeyPatch
 from rich.console import Console
 
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.errors import ConfigError, ProviderError
-from thinksafe.evaluate import evaluate
 from thinksafe.judges.cascade import CascadeJudge
 from thinksafe.judges.provenance import decided_by
 from thinksafe.metrics.summary import build_summary
 from thinksafe.records import AttemptResult, Completion, JudgeItem, Verdict
 from thinksafe.report.terminal import render_summary
+from thinksafe.run.build import JudgeContext, build_judge
+from thinksafe.run.evaluate import evaluate
 
 from .rubric_fakes import FakeTarget, Reply, make_item
 

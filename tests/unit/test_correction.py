@@ -160,10 +160,10 @@ def test_a_stored_measurement_without_counts_is_used_as_exact(tmp_path: object) 
     from rich.console import Console
 
     from tests.unit.test_summary import summarise
-    from thinksafe.evaluate import judge_corrections
     from thinksafe.metrics.agreement import corrected_rate
     from thinksafe.records import content_hash
     from thinksafe.report.terminal import render_summary
+    from thinksafe.run.evaluate import judge_corrections
     from thinksafe.store.sqlite import Store
 
     summary = summarise()

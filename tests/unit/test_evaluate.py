@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytest import MonkeyPatch
 
-from thinksafe.evaluate import evaluate
+from thinksafe.run.evaluate import evaluate
 from thinksafe.store.sqlite import Store
 
 

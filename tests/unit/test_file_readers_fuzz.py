@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from thinksafe.cli.main import main
 from thinksafe.errors import UserError
+from thinksafe.run.transcripts import read_transcripts
 from thinksafe.suites.file import FileSuite
-from thinksafe.transcripts import read_transcripts
 
 FUZZ = settings(
     max_examples=50,

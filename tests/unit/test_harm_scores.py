@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from thinksafe.evaluate import evaluate
 from thinksafe.metrics.harm import (
     BOOTSTRAP_RESAMPLES,
     _u_counts,
@@ -20,6 +19,7 @@ from thinksafe.metrics.harm import (
     mann_whitney,
     unsafe_scores,
 )
+from thinksafe.run.evaluate import evaluate
 from thinksafe.store.sqlite import Store
 
 

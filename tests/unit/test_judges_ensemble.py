@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext, build_judge, split_judge_spec
 from thinksafe.errors import ConfigError, ProviderError, UnknownComponentError
 from thinksafe.judges.agreement import (
     TRACE_COMPLIES_ANSWER_REFUSES,
@@ -27,6 +26,7 @@ from thinksafe.judges.ensemble import (
 )
 from thinksafe.protocols import Judge, Target
 from thinksafe.records import CHANNELS, Channel, JudgeItem, Label, Refusal, Verdict
+from thinksafe.run.build import JudgeContext, build_judge, split_judge_spec
 
 from .rubric_fakes import FakeTarget, make_item
 

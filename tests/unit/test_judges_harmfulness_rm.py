@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from thinksafe.build import build_judge
 from thinksafe.errors import ConfigError, MissingExtraError
 from thinksafe.protocols import Judge
 from thinksafe.records import Attempt, JudgeItem, Sample, messages_from
+from thinksafe.run.build import build_judge
 
 
 def test_options_are_checked_before_anything_loads() -> None:
@@ -237,7 +237,7 @@ def test_unloadable_model_is_one_line(tmp_path: Path) -> None:
 def test_harm_scores_of_a_mock_run(models: dict[str, Path], tmp_path: Path) -> None:
     """The summary's harm scores are the reward model's scores of the texts the primary judge
     found unsafe: answers and traces, each with its own count, mean and interval."""
-    from thinksafe.evaluate import evaluate
+    from thinksafe.run.evaluate import evaluate
     from thinksafe.store.sqlite import Store
 
     lines = [
@@ -283,8 +283,8 @@ def test_reward_model_scores_compared_across_models(
     """``thinksafe report``'s harmfulness section on reward-model scores: each run's unsafe
     answers and traces, and the Mann-Whitney test between the runs, as scipy computes it."""
     stats = pytest.importorskip("scipy.stats")
-    from thinksafe.evaluate import evaluate
     from thinksafe.report.harm import build_harm
+    from thinksafe.run.evaluate import evaluate
     from thinksafe.store.sqlite import Store
 
     rm = f"harmfulness-rm:{models['chat']}?higher=harmful"

@@ -18,8 +18,6 @@ import numpy as np
 import pytest
 
 from thinksafe import registry
-from thinksafe.build import build_judge
-from thinksafe.engine import default_judge
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.judges.accuracy import ReportsAccuracy
 from thinksafe.judges.offline import (
@@ -39,6 +37,8 @@ from thinksafe.judges.offline import (
 )
 from thinksafe.protocols import Judge
 from thinksafe.records import Attempt, Channel, Expected, JudgeItem, Sample, Verdict, messages_from
+from thinksafe.run.build import build_judge
+from thinksafe.run.engine import default_judge
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO / ".." / "shared" / "data"

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.judges.airbench import (
@@ -37,6 +36,7 @@ from thinksafe.judges.strongreject import (
 from thinksafe.judges.xstest import XSTestJudge, read_class
 from thinksafe.protocols import Judge, Target
 from thinksafe.records import Channel, Completion, Expected, Message, Verdict
+from thinksafe.run.build import JudgeContext, build_judge
 
 from .rubric_fakes import REQUEST, FakeTarget, Reply, block, make_item, marker_lines
 

@@ -12,7 +12,6 @@ from types import ModuleType
 
 import pytest
 
-from thinksafe.build import build_judge
 from thinksafe.errors import ConfigError
 from thinksafe.judges.rules import (
     PHRASES_VERSION,
@@ -22,6 +21,7 @@ from thinksafe.judges.rules import (
 )
 from thinksafe.protocols import Judge
 from thinksafe.records import Channel, Expected, Verdict
+from thinksafe.run.build import build_judge
 
 from .rubric_fakes import make_item
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, DataError, ProviderError
 from thinksafe.judges.base import (
@@ -33,6 +32,7 @@ from thinksafe.records import (
     Completion,
     Verdict,
 )
+from thinksafe.run.build import JudgeContext, build_judge
 
 from .rubric_fakes import REQUEST, FakeTarget, Reply, block, make_item
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from thinksafe.lineage import LINEAGE_FILE, lineage_table, read_lineage
+from thinksafe.repair.lineage import LINEAGE_FILE, lineage_table, read_lineage
 
 
 def write(folder: Path, doc: object) -> Path:
@@ -16,7 +16,7 @@ def write(folder: Path, doc: object) -> Path:
 
 def test_reader_is_generic_and_ignores_what_is_not_a_lineage(tmp_path: Path) -> None:
     doc = {
-        "schema": "thinksafe.lineage/1",
+        "schema": "thinksafe.repair.lineage/1",
         "method": "alphaalign",
         "parents": {"policy": "Qwen/Qwen3-0.6B", "reward": "rules"},
         "created_at": "2026-12-02T10:00:00+00:00",
@@ -50,12 +50,14 @@ def test_table_unions_parent_roles_in_order() -> None:
 
 
 def test_utility_joins_the_lineage_and_its_table(tmp_path: Path) -> None:
-    from thinksafe.lineage import with_utility
+    from thinksafe.repair.lineage import with_utility
 
     folder = tmp_path / "realigned"
     folder.mkdir()
     (folder / LINEAGE_FILE).write_text(
-        json.dumps({"schema": "thinksafe.lineage/1", "method": "somf", "parents": {"base": "b"}})
+        json.dumps(
+            {"schema": "thinksafe.repair.lineage/1", "method": "somf", "parents": {"base": "b"}}
+        )
     )
     with_utility(folder, {"copa": {"metric": "acc", "before": 0.55, "after": 0.6, "change": 0.05}})
     doc = read_lineage(folder)
@@ -68,6 +70,6 @@ def test_utility_joins_the_lineage_and_its_table(tmp_path: Path) -> None:
     rows = {r["field"]: r["values"] for r in table["rows"]}
     assert rows["utility: copa (acc), parent → this model"] == ["—", "0.550 → 0.600 (+0.050)"]
     (folder / LINEAGE_FILE).write_text(
-        json.dumps({"schema": "thinksafe.lineage/1", "utility": {"copa": {"metric": "acc"}}})
+        json.dumps({"schema": "thinksafe.repair.lineage/1", "utility": {"copa": {"metric": "acc"}}})
     )
     assert "utility" not in (read_lineage(folder) or {})

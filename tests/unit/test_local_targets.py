@@ -10,14 +10,14 @@ from collections.abc import Iterable
 
 import pytest
 
-from thinksafe.build import build_target
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError
 from thinksafe.records import Completion
+from thinksafe.run.build import build_target
 from thinksafe.targets.hf import HFOptions
 from thinksafe.targets.local import Batcher, read_options, split_options
+from thinksafe.targets.thinking import Step, StepOutput, ThinkPlan, ThinkRun, run_steps
 from thinksafe.targets.vllm import VLLMOptions, sampling_kwargs, step_finish
-from thinksafe.thinking import Step, StepOutput, ThinkPlan, ThinkRun, run_steps
 
 # -- options ---------------------------------------------------------------------------------
 

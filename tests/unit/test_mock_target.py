@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from thinksafe import registry
-from thinksafe.build import build_target
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, DataError, ProviderError
 from thinksafe.protocols import Target
 from thinksafe.records import Completion, Message, messages_from
+from thinksafe.run.build import build_target
 from thinksafe.targets.mock import COMPLIANCE, REFUSAL, looks_harmful
 
 PLAIN = GenerationConfig()

@@ -1,7 +1,7 @@
-"""A run is built first (thinksafe.build.build_plan: samples, attacks, target, judges), then
+"""A run is built first (thinksafe.run.build.build_plan: samples, attacks, target, judges), then
 run: the engine takes a Plan and builds nothing from spec strings itself. Transcripts are a
 plan too (a replay target fed by their rows), with no runner of their own and no import
-cycle between thinksafe.transcripts and thinksafe.targets.replay."""
+cycle between thinksafe.run.transcripts and thinksafe.targets.replay."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 import thinksafe
-from thinksafe import aio
-from thinksafe.build import Plan, build_plan, build_replay_plan, build_target
 from thinksafe.config import GenerationConfig
-from thinksafe.engine import Runner
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.records import Completion, Messages
-from thinksafe.runconfig import RunConfig
+from thinksafe.run import aio
+from thinksafe.run.build import Plan, build_plan, build_replay_plan, build_target
+from thinksafe.run.engine import Runner
+from thinksafe.run.runconfig import RunConfig
+from thinksafe.run.transcripts import read_transcripts
 from thinksafe.store.sqlite import Store
-from thinksafe.transcripts import read_transcripts
 
 SRC = Path(thinksafe.__file__).resolve().parent
 
@@ -86,7 +86,7 @@ def test_the_engine_runs_the_components_of_the_plan(tmp_path: Path) -> None:
 
 
 def test_the_engine_builds_nothing_from_spec_strings() -> None:
-    engine = (SRC / "engine.py").read_text(encoding="utf-8")
+    engine = (SRC / "run" / "engine.py").read_text(encoding="utf-8")
     for name in (
         "build_suite",
         "build_judge",
@@ -141,14 +141,17 @@ def test_transcripts_are_a_plan(tmp_path: Path) -> None:
 
 
 def test_transcripts_and_the_replay_target_import_without_a_cycle() -> None:
-    transcripts = imported_modules(SRC / "transcripts.py")
-    assert not {"thinksafe.engine", "thinksafe.build", "thinksafe.targets.replay"} & transcripts
-    assert not hasattr(thinksafe.transcripts, "ReplayRunner")
+    transcripts = imported_modules(SRC / "run" / "transcripts.py")
+    assert (
+        not {"thinksafe.run.engine", "thinksafe.run.build", "thinksafe.targets.replay"}
+        & transcripts
+    )
+    assert not hasattr(thinksafe.run.transcripts, "ReplayRunner")
     replay = (SRC / "targets" / "replay.py").read_text(encoding="utf-8")
-    assert "    from thinksafe.transcripts" not in replay  # imported at the top, not deferred
-    for first in ("thinksafe.targets.replay", "thinksafe.transcripts"):
+    assert "    from thinksafe.run.transcripts" not in replay  # imported at the top, not deferred
+    for first in ("thinksafe.targets.replay", "thinksafe.run.transcripts"):
         subprocess.run(
-            [sys.executable, "-c", f"import {first}; import thinksafe.engine"],
+            [sys.executable, "-c", f"import {first}; import thinksafe.run.engine"],
             check=True,
             env={"PYTHONPATH": str(SRC.parent)},
         )

@@ -1,4 +1,4 @@
-"""Tests for thinksafe.reasoning: splitting the thinking trace from the answer."""
+"""Tests for thinksafe.targets.reasoning: splitting the thinking trace from the answer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionMessage
 
-from thinksafe.reasoning import Split, split_message, split_message_obj, split_text
+from thinksafe.targets.reasoning import Split, split_message, split_message_obj, split_text
 
 OPEN, CLOSE = "<think>", "</think>"
 

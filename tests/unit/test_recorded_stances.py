@@ -8,9 +8,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from thinksafe.engine import RunSpec
-from thinksafe.evaluate import evaluate, run_spec
 from thinksafe.metrics import build_summary
+from thinksafe.run.engine import RunSpec
+from thinksafe.run.evaluate import evaluate, run_spec
 from thinksafe.store.sqlite import Store
 
 JUDGES = ("rules",)

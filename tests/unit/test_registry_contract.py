@@ -11,11 +11,11 @@ from tests.artifactfiles import write_artifact
 from tests.templatefiles import TEMPLATES, install_garak, install_pyrit, template_yaml
 from thinksafe import registry
 from thinksafe.attacks import AttackContext, PreparedAttack, build_attack
-from thinksafe.build import JudgeContext, build_judge, build_target
 from thinksafe.config import ConnectionConfig
 from thinksafe.errors import UnknownComponentError, UserError
 from thinksafe.protocols import Judge, Target
 from thinksafe.records import Attempt, JudgeItem, Sample, messages_from
+from thinksafe.run.build import JudgeContext, build_judge, build_target
 from thinksafe.store.sqlite import Store
 
 # Judges that need a model target get one of these scripted mock targets.
@@ -211,7 +211,7 @@ def _check_adaptive(name: str, sample: Sample) -> None:
 
     from thinksafe.attacks.adaptive.base import AdaptiveAttack, SearchParts, Session
     from thinksafe.config import GenerationConfig
-    from thinksafe.retry import RetryPolicy
+    from thinksafe.run.retry import RetryPolicy
     from thinksafe.store.sqlite import Store
 
     info = registry.attacks.get(name)

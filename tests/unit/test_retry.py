@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from thinksafe.errors import ProviderError
-from thinksafe.retry import RetryPolicy, call_with_retries
+from thinksafe.run.retry import RetryPolicy, call_with_retries
 
 
 class Flaky:

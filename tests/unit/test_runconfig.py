@@ -12,10 +12,10 @@ import pytest
 
 from thinksafe.cli.main import main
 from thinksafe.config import GenerationConfig
-from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError, UserError
-from thinksafe.evaluate import evaluate
-from thinksafe.runconfig import RunConfig
+from thinksafe.run.engine import RunSpec
+from thinksafe.run.evaluate import evaluate
+from thinksafe.run.runconfig import RunConfig
 from thinksafe.targets.ray import RayOptions
 
 # (command-line flags, the same through evaluate(), what the line says)

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from thinksafe import registry
-from thinksafe.build import build_suite
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.protocols import Suite
 from thinksafe.records import EXPECTED, Sample
+from thinksafe.run.build import build_suite
 from thinksafe.suites import starter
 from thinksafe.suites.base import (
     HARM_AREA_SLUGS,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typing_extensions import is_typeddict
 
-from thinksafe.evaluate import evaluate
 from thinksafe.metrics.schema import Summary, summary_problems
+from thinksafe.run.evaluate import evaluate
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "summary-schema.md"
 

@@ -9,7 +9,7 @@ import pytest
 
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError
-from thinksafe.thinking import (
+from thinksafe.targets.thinking import (
     MAX_EXTENSIONS,
     Step,
     StepOutput,

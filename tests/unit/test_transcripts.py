@@ -10,21 +10,21 @@ from typing import Any
 
 import pytest
 
-from thinksafe.build import build_target
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, DataError, ProviderError
 from thinksafe.labelled import load_labelled
 from thinksafe.labelled.base import read_label, read_prediction
 from thinksafe.labelled.evaluate import column_labeller, evaluate, judge_labellers, replay_groups
 from thinksafe.records import messages_from
-from thinksafe.store.sqlite import Store
-from thinksafe.targets.replay import ReplayTarget
-from thinksafe.transcripts import (
+from thinksafe.run.build import build_target
+from thinksafe.run.transcripts import (
     TranscriptOptions,
     read_transcripts,
     replay_layers,
     require_one_response_per_prompt,
 )
+from thinksafe.store.sqlite import Store
+from thinksafe.targets.replay import ReplayTarget
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

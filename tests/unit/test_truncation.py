@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 
-from thinksafe.engine import RunSpec
-from thinksafe.evaluate import run_spec
 from thinksafe.records import (
     Attempt,
     AttemptResult,
@@ -28,6 +26,8 @@ from thinksafe.records import (
     Verdict,
     channel_outcome,
 )
+from thinksafe.run.engine import RunSpec
+from thinksafe.run.evaluate import run_spec
 from thinksafe.store.sqlite import Store
 
 LEAKING_TRACE = (

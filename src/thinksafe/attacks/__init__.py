@@ -17,7 +17,7 @@ from thinksafe import registry
 from thinksafe.errors import ConfigError
 from thinksafe.protocols import prefill_support
 from thinksafe.records import Attempt, Message, Messages, Sample
-from thinksafe.retry import RetryPolicy
+from thinksafe.run.retry import RetryPolicy
 from thinksafe.spec import parse_attack
 
 if TYPE_CHECKING:

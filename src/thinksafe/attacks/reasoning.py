@@ -28,7 +28,7 @@ from thinksafe import registry
 from thinksafe.attacks import Attack, Rewrite
 from thinksafe.errors import ConfigError
 from thinksafe.records import Attempt, Message, Sample
-from thinksafe.thinking import ThinkTags
+from thinksafe.targets.thinking import ThinkTags
 
 SOURCE = "written for thinksafe"
 LICENCE = "Apache-2.0"

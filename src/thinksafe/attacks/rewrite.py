@@ -39,7 +39,7 @@ from thinksafe.records import (
     content_hash,
     messages_to_list,
 )
-from thinksafe.retry import generate_with_retries
+from thinksafe.run.retry import generate_with_retries
 from thinksafe.spec import attack_args
 
 SOURCE = "written for thinksafe"

@@ -185,8 +185,8 @@ def align(
 
     result = train(config, resume=resume, progress=progress)
     if utility:
-        from thinksafe.lineage import LINEAGE_FILE, with_utility
         from thinksafe.repair.alphaalign.record import add_utility
+        from thinksafe.repair.lineage import LINEAGE_FILE, with_utility
         from thinksafe.repair.utility import measure_utility, utility_delta
 
         kwargs: dict[str, Any] = {

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from thinksafe.engine import RunResult
 from thinksafe.errors import ConfigError
+from thinksafe.run.engine import RunResult
 from thinksafe.text import printable
 
 # A client error (4xx) that will fail again, as the providers word it; 408, 409 and 429 are

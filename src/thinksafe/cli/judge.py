@@ -23,7 +23,6 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.build import build_replay_plan
 from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
 from thinksafe.cli.options import (
     CategoryColumnOption,
@@ -55,11 +54,12 @@ from thinksafe.cli.options import (
     resolve_limit,
 )
 from thinksafe.cli.progress import make_progress
-from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
-from thinksafe.evaluate import run_plan
 from thinksafe.report.terminal import render_summary
-from thinksafe.transcripts import (
+from thinksafe.run.build import build_replay_plan
+from thinksafe.run.engine import RunSpec
+from thinksafe.run.evaluate import run_plan
+from thinksafe.run.transcripts import (
     SUITE_PREFIX,
     TranscriptOptions,
     group_by_model,

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.build import default_judge
 from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
 from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
 from thinksafe.cli.options import (
@@ -60,8 +59,9 @@ from thinksafe.labelled.evaluate import (
 from thinksafe.labelled.render import render_report
 from thinksafe.metrics.agreement import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from thinksafe.records import content_hash
+from thinksafe.run.build import default_judge
+from thinksafe.run.transcripts import TranscriptOptions
 from thinksafe.suites.base import option_flag
-from thinksafe.transcripts import TranscriptOptions
 
 
 @app.command("judge-eval")

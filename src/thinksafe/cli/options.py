@@ -16,7 +16,7 @@ import yaml
 
 from thinksafe.config import ConnectionConfig
 from thinksafe.errors import ConfigError
-from thinksafe.retry import RetryPolicy
+from thinksafe.run.retry import RetryPolicy
 
 STORE_HELP = "SQLite store (default $THINKSAFE_STORE or ./thinksafe.db)."
 

@@ -13,8 +13,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from thinksafe.engine import NullProgress
-from thinksafe.engine import Progress as ProgressSink
+from thinksafe.run.engine import NullProgress
+from thinksafe.run.engine import Progress as ProgressSink
 
 
 class RichProgress:

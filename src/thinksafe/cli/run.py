@@ -30,12 +30,12 @@ from thinksafe.cli.options import (
 from thinksafe.cli.progress import make_progress
 from thinksafe.cli.suites import parse_option_pairs
 from thinksafe.config import ConnectionConfig, GenerationConfig
-from thinksafe.engine import RunResult, RunSpec
 from thinksafe.errors import ConfigError
-from thinksafe.evaluate import run_spec
 from thinksafe.prompts import resolve_system_prompt
 from thinksafe.report.terminal import render_summary
-from thinksafe.sweep import parse_sweep, render_sweep, sweep_document, sweep_specs
+from thinksafe.run.engine import RunResult, RunSpec
+from thinksafe.run.evaluate import run_spec
+from thinksafe.run.sweep import parse_sweep, render_sweep, sweep_document, sweep_specs
 from thinksafe.targets.defaults import decoding_line
 from thinksafe.targets.ray import RayOptions
 
@@ -241,7 +241,7 @@ def run(
         )
         if r.get(k, v) is not None
     }
-    # Every check of these values is RunConfig's (thinksafe.runconfig), so the Python API
+    # Every check of these values is RunConfig's (thinksafe.run.runconfig), so the Python API
     # refuses what this command refuses, with the same line.
     max_error = r.get("max_error_rate", max_error_rate, cast=float)
     concurrency = r.get("max_concurrency", max_concurrency, 16, int)

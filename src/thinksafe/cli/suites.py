@@ -16,10 +16,10 @@ from rich.table import Table
 from rich.text import Text
 
 from thinksafe import registry
-from thinksafe.build import build_suite
 from thinksafe.cli.app import app, stdout
 from thinksafe.protocols import DescribedSuite, suite_provenance
 from thinksafe.registry import ComponentInfo
+from thinksafe.run.build import build_suite
 from thinksafe.spec import parse_assignments
 from thinksafe.suites.base import SuiteInfo, harm_area_name
 from thinksafe.text import shown_literally

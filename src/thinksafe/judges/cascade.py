@@ -30,12 +30,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.judges.ensemble import split_members
 from thinksafe.judges.provenance import DECIDED_BY
 from thinksafe.protocols import BatchJudge, Judge
 from thinksafe.records import Channel, JudgeItem, Verdict, canonical_json
+from thinksafe.run.build import JudgeContext, build_judge
 from thinksafe.targets.local import Batcher
 
 __all__ = ["BatchJudge", "CascadeJudge"]

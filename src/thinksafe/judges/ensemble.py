@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.protocols import Judge
 from thinksafe.records import Channel, JudgeItem, Label, Refusal, Verdict, canonical_json
+from thinksafe.run.build import JudgeContext, build_judge
 from thinksafe.spec import split_top_level
 
 VERSION = "1"

@@ -51,7 +51,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from thinksafe.build import JudgeContext
 from thinksafe.errors import ConfigError
 from thinksafe.judges.asking import RETRY_SEED, RETRY_TEMPERATURE
 from thinksafe.judges.guards_local import (
@@ -68,6 +67,7 @@ from thinksafe.judges.parts import Question, Reading
 from thinksafe.judges.untrusted import CONTROL_PATTERN, defuse
 from thinksafe.protocols import Target
 from thinksafe.records import JudgeItem
+from thinksafe.run.build import JudgeContext
 from thinksafe.spec import format_query, split_query
 
 __all__ = [

@@ -19,7 +19,7 @@ from thinksafe.errors import ConfigError, ProviderError, UserError
 from thinksafe.protocols import Target
 from thinksafe.records import canonical_json
 from thinksafe.targets.local import Batcher, LocalTarget, TemplateEngine
-from thinksafe.thinking import Step
+from thinksafe.targets.thinking import Step
 
 __all__ = [
     "LocalGuardRunner",

@@ -44,10 +44,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext
 from thinksafe.errors import ConfigError
 from thinksafe.judges.untrusted import defuse
 from thinksafe.records import Channel, JudgeItem, Verdict
+from thinksafe.run.build import JudgeContext
 from thinksafe.targets.local import (
     Batcher,
     local_fingerprint,

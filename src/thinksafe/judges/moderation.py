@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext
 from thinksafe.errors import ProviderError
 from thinksafe.judges.base import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, unscorable, windows
 from thinksafe.records import CHANNELS, Channel, JudgeItem, Label, Verdict, canonical_json
+from thinksafe.run.build import JudgeContext
 from thinksafe.targets.openai import OpenAITarget
 
 NAME = "moderation"

@@ -38,12 +38,12 @@ import numpy as np
 import numpy.typing as npt
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.judges.accuracy import MeasuredAccuracy
 from thinksafe.judges.base import combine_windows, windows
 from thinksafe.judges.rules import PHRASES_VERSION, detect_refusal, detect_refusal_decision
 from thinksafe.records import CHANNELS, Channel, Expected, JudgeItem, Label, Refusal, Verdict
+from thinksafe.run.build import JudgeContext
 
 NAME = "offline"
 MODEL = "offline-v2"

@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from thinksafe.build import JudgeContext
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError
 from thinksafe.judges.asking import JUDGE_GENERATION
@@ -33,6 +32,7 @@ from thinksafe.judges.replies import (
 from thinksafe.judges.templates import Rubric, load_rubric
 from thinksafe.judges.untrusted import boundary_token, delimit, neutralise
 from thinksafe.records import Channel, JudgeItem, Message, messages_from
+from thinksafe.run.build import JudgeContext
 
 __all__ = [
     "YES_NO_REMINDER",

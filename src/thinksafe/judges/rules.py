@@ -24,10 +24,10 @@ from itertools import islice
 from typing import Any
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext
 from thinksafe.errors import ConfigError
 from thinksafe.judges.base import unscorable
 from thinksafe.records import CHANNELS, Channel, JudgeItem, Label, Refusal, Verdict
+from thinksafe.run.build import JudgeContext
 
 NAME = "rules"
 

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from thinksafe import registry
-from thinksafe.build import JudgeContext
 from thinksafe.errors import DataError, ProviderError
 from thinksafe.judges.accuracy import MeasuredAccuracy
 from thinksafe.records import (
@@ -46,6 +45,7 @@ from thinksafe.records import (
     Verdict,
     canonical_json,
 )
+from thinksafe.run.build import JudgeContext
 
 NAME = "scripted"
 VERSION = "1"

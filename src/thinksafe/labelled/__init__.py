@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from thinksafe.errors import ConfigError, UnknownComponentError
 from thinksafe.labelled.base import LabelledItem, LabelledSet, LabelledSetInfo, Truth
-from thinksafe.transcripts import TranscriptOptions
+from thinksafe.run.transcripts import TranscriptOptions
 
 __all__ = [
     "SETS",

@@ -1,7 +1,7 @@
 """What labelled sets share: the item and set types, reading label values, finding files.
 
 A labelled set is a list of responses that people have already judged safe or unsafe (the
-truth), each a :class:`~thinksafe.transcripts.Transcript` so our judges can read it through the
+truth), each a :class:`~thinksafe.run.transcripts.Transcript` so our judges can read it through the
 engine, optionally with the verdicts of published judges on the same rows (``predictions``).
 The positive class is **unsafe**.
 """
@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from thinksafe.errors import DataError, UserError
 from thinksafe.records import Completion, Label, Sample
+from thinksafe.run.transcripts import Transcript
 from thinksafe.suites.official import require_in_folder
-from thinksafe.transcripts import Transcript
 
 Truth = Literal["safe", "unsafe"]
 SetChannel = Literal["answer", "reasoning", "either"]

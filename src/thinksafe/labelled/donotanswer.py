@@ -35,10 +35,10 @@ from thinksafe.labelled.base import (
     read_prediction,
 )
 from thinksafe.records import Label, Sample, messages_from
+from thinksafe.run.transcripts import Transcript, completion_from_text
 from thinksafe.suites.donotanswer import FILE_NAME, REMOTE, REPO
 from thinksafe.suites.file import iter_rows
 from thinksafe.suites.official import find_in_folder, require_columns, text
-from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "do-not-answer"
 HUB_REPO = REPO

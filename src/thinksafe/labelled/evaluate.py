@@ -20,10 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from thinksafe import aio
-from thinksafe.build import build_replay_plan
 from thinksafe.config import ConnectionConfig
-from thinksafe.engine import Progress, Runner, RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.labelled.base import LabelledSet
 from thinksafe.metrics.agreement import (
@@ -36,9 +33,12 @@ from thinksafe.metrics.agreement import (
 from thinksafe.metrics.rates import Rate, round_float
 from thinksafe.metrics.summary import build_summary, either_outcome
 from thinksafe.records import AttemptResult, channel_outcome
-from thinksafe.retry import RetryPolicy
+from thinksafe.run import aio
+from thinksafe.run.build import build_replay_plan
+from thinksafe.run.engine import Progress, Runner, RunSpec
+from thinksafe.run.retry import RetryPolicy
+from thinksafe.run.transcripts import replay_layers
 from thinksafe.store.sqlite import Store
-from thinksafe.transcripts import replay_layers
 
 REPORT_SCHEMA = "thinksafe.judge-eval/1"
 HUMAN = "human"

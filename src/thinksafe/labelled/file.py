@@ -17,8 +17,8 @@ from pathlib import Path
 from thinksafe.errors import DataError
 from thinksafe.labelled.base import LabelledItem, LabelledSet, read_label, read_prediction
 from thinksafe.records import Label
+from thinksafe.run.transcripts import SUITE_PREFIX, TranscriptOptions, row_to_transcript
 from thinksafe.suites.file import iter_rows, record_id
-from thinksafe.transcripts import SUITE_PREFIX, TranscriptOptions, row_to_transcript
 
 DEFAULT_LABEL_COLUMN = "label"
 

@@ -31,10 +31,10 @@ from thinksafe.labelled.base import (
     require_file,
 )
 from thinksafe.records import Sample, messages_from
+from thinksafe.run.transcripts import Transcript, completion_from_text
 from thinksafe.suites.file import UNCATEGORISED, iter_rows
 from thinksafe.suites.harmbench import COMMIT, RAW, REPO, file_name, remote
 from thinksafe.suites.official import find_in_folder
-from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "harmbench-classifier-val"
 VAL_FILE = "text_behaviors_val_set.json"

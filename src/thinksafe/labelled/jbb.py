@@ -28,9 +28,9 @@ from thinksafe.labelled.base import (
     require_file,
 )
 from thinksafe.records import Label, Sample, messages_from
+from thinksafe.run.transcripts import Transcript, completion_from_text
 from thinksafe.suites.file import UNCATEGORISED, iter_rows
 from thinksafe.suites.official import require_columns
-from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "jbb-judge-comparison"
 HUB_REPO = "JailbreakBench/JBB-Behaviors"

@@ -24,7 +24,7 @@ from pathlib import Path
 from thinksafe.errors import DataError
 from thinksafe.labelled.base import LabelledItem, LabelledSet, LabelledSetInfo, local_path
 from thinksafe.records import Completion, Expected, Sample, messages_from
-from thinksafe.transcripts import Transcript
+from thinksafe.run.transcripts import Transcript
 
 NAME = "thinksafe-traces"
 DATA = Path(__file__).resolve().parent / "data" / "r1_traces.jsonl"

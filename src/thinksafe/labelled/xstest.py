@@ -31,9 +31,9 @@ from thinksafe.labelled.base import (
     local_path,
 )
 from thinksafe.records import Expected, Label, Sample, messages_from
+from thinksafe.run.transcripts import Transcript, completion_from_text
 from thinksafe.suites.file import iter_rows
 from thinksafe.suites.official import require_columns, text
-from thinksafe.transcripts import Transcript, completion_from_text
 
 NAME = "xstest-completions"
 REPO = "paul-rottger/exaggerated-safety"

@@ -24,7 +24,6 @@ from markupsafe import Markup
 
 from thinksafe import __version__
 from thinksafe.errors import ConfigError
-from thinksafe.lineage import lineage_table
 from thinksafe.metrics.paired import (
     Difference,
     McNemar,
@@ -38,6 +37,7 @@ from thinksafe.metrics.schema import ci_pair
 from thinksafe.metrics.summary import RATE_CHANNELS
 from thinksafe.metrics.trace_answer import trace_vs_answer_text
 from thinksafe.records import AttemptResult
+from thinksafe.repair.lineage import lineage_table
 from thinksafe.report import plots
 from thinksafe.report.areas import (
     area_rows,

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from thinksafe.evaluate import judge_measurement
 from thinksafe.judges.accuracy import ORIGIN_SHIPPED, MeasuredAccuracy
 from thinksafe.metrics.correction import correct_rate_dict
 from thinksafe.metrics.paired import accuracy_for, correct_rate
 from thinksafe.metrics.summary import RATE_CHANNELS
 from thinksafe.report import plots
 from thinksafe.report.terminal import CHANNEL_TITLES, measurement_text, rate_text
+from thinksafe.run.evaluate import judge_measurement
 from thinksafe.store.sqlite import RunRow, Store
 
 

@@ -11,7 +11,7 @@ sampling settings from its ``generation_config.json`` (:mod:`thinksafe.targets.d
 ``model_defaults=false`` turns that off); otherwise decoding is greedy when ``temperature`` is
 unset or 0 and sampled (seeded when ``seed`` is set). The rest of that file (end-of-sequence
 tokens, suppressed tokens) is always honoured. Thinking control (ZeroThink, LessThink,
-MoreThink) is :mod:`thinksafe.thinking`'s.
+MoreThink) is :mod:`thinksafe.targets.thinking`'s.
 
 Options come from the spec's query string, then from ``THINKSAFE_HF_<NAME>`` environment
 variables, then the defaults of :class:`HFOptions`::
@@ -50,7 +50,7 @@ from thinksafe.targets.local import (
     require_modules,
     spec_options,
 )
-from thinksafe.thinking import Step, StepOutput, ThinkTags
+from thinksafe.targets.thinking import Step, StepOutput, ThinkTags
 
 __all__ = ["HFEngine", "HFOptions", "build_hf_target", "import_torch"]
 

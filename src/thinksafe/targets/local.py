@@ -7,7 +7,7 @@ engine and the target wrapper. ``hf/`` and ``vllm/`` build on these, and so does
   or until the batch is full), each batch run in a worker thread, each caller's future resolved
   as soon as its result is ready;
 - :class:`TemplateEngine`: renders conversations with the model's chat template and turns
-  batches of thinking-controlled steps (:mod:`thinksafe.thinking`) into completions;
+  batches of thinking-controlled steps (:mod:`thinksafe.targets.thinking`) into completions;
 - :class:`LocalTarget`: the ``Target`` protocol over an engine and a batcher;
   :func:`local_target` builds one from a provider's options, with its cache identity.
 """
@@ -29,11 +29,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, UserError
-from thinksafe.lineage import read_lineage
 from thinksafe.records import Completion, Messages, Usage, canonical_json
+from thinksafe.repair.lineage import read_lineage
 from thinksafe.spec import split_query
 from thinksafe.targets.defaults import PLAIN_BUDGET, Decoding
-from thinksafe.thinking import (
+from thinksafe.targets.thinking import (
     Prefill,
     Step,
     StepOutput,
@@ -461,7 +461,7 @@ class LocalTarget:
     """A target backed by a :class:`LocalEngine`, with concurrent calls batched. It accepts a
     prefill (:class:`thinksafe.protocols.AcceptsPrefill`): the conversation before a last
     assistant message is rendered with its generation prompt and the reply starts with that
-    message (:class:`thinksafe.thinking.Prefill`)."""
+    message (:class:`thinksafe.targets.thinking.Prefill`)."""
 
     def __init__(
         self,

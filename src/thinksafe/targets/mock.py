@@ -38,9 +38,9 @@ from typing import Any
 from thinksafe import registry
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, DataError, ProviderError
-from thinksafe.reasoning import split_text
 from thinksafe.records import Completion, Messages, ReasoningKind, Usage, last_user_text
-from thinksafe.thinking import Prefill
+from thinksafe.targets.reasoning import split_text
+from thinksafe.targets.thinking import Prefill
 
 __all__ = ["MOCK_NAMES", "MockTarget", "ScriptLine", "load_script", "looks_harmful"]
 

@@ -2,9 +2,10 @@
 
 One ``AsyncOpenAI`` client per target, on the SDK's aiohttp transport, created lazily inside the
 running event loop. The SDK never retries (``max_retries=0``): failures become ``ProviderError``
-and the shared wrapper in ``thinksafe.retry`` decides. Replies are read as plain JSON (the SDK is
-asked for the body bytes) and split into answer and thinking trace by ``thinksafe.reasoning``;
-that skips the SDK's pydantic models, which cost more CPU per call than everything else here.
+and the shared wrapper in ``thinksafe.run.retry`` decides. Replies are read as plain JSON (the
+SDK is asked for the body bytes) and split into answer and thinking trace by
+``thinksafe.targets.reasoning``; that skips the SDK's pydantic models, which cost more CPU per
+call than everything else here.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from thinksafe.errors import (
     TargetUnavailableError,
     is_transient_status,
 )
-from thinksafe.reasoning import split_message
 from thinksafe.records import Completion, Messages, Usage
-from thinksafe.thinking import Prefill, openai_request_fields
+from thinksafe.targets.reasoning import split_message
+from thinksafe.targets.thinking import Prefill, openai_request_fields
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -25,11 +25,11 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from thinksafe.build import build_target, split_target_spec
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, MissingExtraError, ProviderError, TargetUnavailableError
 from thinksafe.protocols import Target
 from thinksafe.records import Completion, Messages, messages_from, messages_to_list
+from thinksafe.run.build import build_target, split_target_spec
 from thinksafe.targets.defaults import Decoding
 from thinksafe.targets.local import Batcher, LocalTarget, Request, generate_batched
 

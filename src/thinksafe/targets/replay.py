@@ -1,7 +1,7 @@
 """``replay/PATH``: a target that hands back responses a model already gave.
 
 It answers each conversation with the response recorded for it in a transcript file (see
-:mod:`thinksafe.transcripts`: columns ``id``, ``prompt``, ``response``, optional ``reasoning``
+:mod:`thinksafe.run.transcripts`: columns ``id``, ``prompt``, ``response``, optional ``reasoning``
 ...), so existing transcripts go through the real engine: judged per channel, cached, stored and
 summarised exactly like a live run. ``thinksafe judge FILE`` builds one in memory (shown as
 ``replay/<file name>``); ``--model replay/PATH`` reads the file with the default columns.
@@ -32,7 +32,7 @@ from thinksafe.records import (
     content_hash,
     messages_to_list,
 )
-from thinksafe.transcripts import Transcript, messages_key, read_transcripts, sample_variants
+from thinksafe.run.transcripts import Transcript, messages_key, read_transcripts, sample_variants
 
 if TYPE_CHECKING:
     from thinksafe.store.sqlite import Store
@@ -67,7 +67,7 @@ class ReplayTarget:
         cls, spec_or_name: str, transcripts: Iterable[Transcript], *, first_only: bool = False
     ) -> ReplayTarget:
         """A replay of ``transcripts``. A prompt with two different responses is a
-        ``DataError`` (split them with :func:`thinksafe.transcripts.replay_layers`), unless
+        ``DataError`` (split them with :func:`thinksafe.run.transcripts.replay_layers`), unless
         ``first_only``: then the first response is the one replayed (the others are stored
         under keys of their own: :meth:`Replay.completion_keys`)."""
         name = spec_or_name.removeprefix(f"{PROVIDER}/")
@@ -120,7 +120,7 @@ class ReplayTarget:
 class Replay:
     """Transcripts as a run: the samples and attempts are the rows (a sample's k-th row is the
     attempt of variant ``sample-k``), the target the replay of their responses.
-    :func:`thinksafe.build.build_replay_plan` makes a plan of it."""
+    :func:`thinksafe.run.build.build_replay_plan` makes a plan of it."""
 
     target: ReplayTarget
     samples: list[Sample]

@@ -33,7 +33,7 @@ from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError
 from thinksafe.records import Completion, Messages, ReasoningKind, Usage
 from thinksafe.targets.openai import OpenAITarget, _preview, _server_message
-from thinksafe.thinking import think_plan
+from thinksafe.targets.thinking import think_plan
 
 __all__ = ["ResponsesTarget", "read_response"]
 

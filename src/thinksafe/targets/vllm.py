@@ -42,7 +42,7 @@ from thinksafe.targets.local import (
     require_modules,
     spec_options,
 )
-from thinksafe.thinking import Step, StepOutput, ThinkTags
+from thinksafe.targets.thinking import Step, StepOutput, ThinkTags
 
 __all__ = [
     "GPU_MEMORY",

@@ -34,7 +34,7 @@ from thinksafe.records import (
     content_hash,
     messages_to_list,
 )
-from thinksafe.retry import RetryPolicy, call_with_retries, generate_with_retries
+from thinksafe.run.retry import RetryPolicy, call_with_retries, generate_with_retries
 from thinksafe.spec import attack_args
 from thinksafe.store.sqlite import Store
 
@@ -355,7 +355,7 @@ class Session:
         return tried
 
     async def _judge(self, messages: Messages, completion: Completion) -> list[Verdict]:
-        from thinksafe.engine import failed_verdict, judge_items, owned_verdict
+        from thinksafe.run.engine import failed_verdict, judge_items, owned_verdict
 
         parts = self.parts
         sample = parts.sample

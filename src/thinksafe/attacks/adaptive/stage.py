@@ -21,11 +21,11 @@ from thinksafe.attacks.adaptive.base import (
     SearchParts,
     Session,
 )
-from thinksafe.build import JudgeContext, build_judge
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.protocols import Judge, Target
 from thinksafe.records import Attempt, Sample, content_hash, messages_to_list
-from thinksafe.retry import RetryPolicy
+from thinksafe.run.build import JudgeContext, build_judge
+from thinksafe.run.retry import RetryPolicy
 from thinksafe.store.sqlite import Store
 
 
@@ -39,7 +39,7 @@ def run_identity(attacks: Sequence[AdaptiveAttack]) -> list[dict[str, Any]]:
 
 
 class Progress(Protocol):
-    """What the stage reports to (``thinksafe.engine.Progress``): searches done of all."""
+    """What the stage reports to (``thinksafe.run.engine.Progress``): searches done of all."""
 
     def start(self, total: int, cached: int) -> None: ...
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thinksafe.build import build_suite
 from thinksafe.errors import ConfigError, DataError
 from thinksafe.records import Expected, content_hash
+from thinksafe.run.build import build_suite
 from thinksafe.suites.file import EXTENSIONS
 
 __all__ = ["DOLLY", "Prompt", "PromptSet", "load_prompts", "prompt_set"]

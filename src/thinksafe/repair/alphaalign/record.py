@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["ALIGN_SCHEMA", "LINEAGE_SCHEMA", "add_utility", "write_records"]
 
 ALIGN_SCHEMA = "thinksafe.align/1"
-LINEAGE_SCHEMA = "thinksafe.lineage/1"
+LINEAGE_SCHEMA = "thinksafe.repair.lineage/1"
 ALIGN_FILE = "align.json"
 LINEAGE_FILE = "thinksafe-lineage.json"
 

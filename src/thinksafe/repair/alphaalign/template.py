@@ -6,8 +6,8 @@ boxed phrase. The wording is this project's; its structure is the paper's (Fig. 
 version are recorded with every run.
 
 A rollout is read in two steps: a reasoning model's own ``<think>`` block is split off first
-with :func:`thinksafe.reasoning.split_text` (both channels are kept), then the rest is checked
-for the tag structure and its ``<answer>`` span is taken out.
+with :func:`thinksafe.targets.reasoning.split_text` (both channels are kept), then the rest is
+checked for the tag structure and its ``<answer>`` span is taken out.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from thinksafe.reasoning import split_text
+from thinksafe.targets.reasoning import split_text
 
 __all__ = [
     "BOXED_REFUSAL",

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from thinksafe.lineage import LINEAGE_FILE, LINEAGE_SCHEMA
+from thinksafe.repair.lineage import LINEAGE_FILE, LINEAGE_SCHEMA
 from thinksafe.repair.somf.fusion import Fusion
 from thinksafe.repair.somf.mask import SampleMode
 from thinksafe.repair.somf.vectors import quiet_peft

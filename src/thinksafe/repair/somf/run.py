@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from thinksafe.errors import ConfigError
-from thinksafe.lineage import with_utility
+from thinksafe.repair.lineage import with_utility
 from thinksafe.repair.somf import export
 from thinksafe.repair.somf.data import load_pairs, load_retain, pairs_sha256, rows_sha256
 from thinksafe.repair.somf.inputs import Sources, load_fusion, memory_estimate, pick_device

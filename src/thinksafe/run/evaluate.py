@@ -6,11 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from thinksafe import aio
-from thinksafe.build import Plan, build_plan
-from thinksafe.build import resolve_workers as resolve_workers
 from thinksafe.config import ConnectionConfig
-from thinksafe.engine import Progress, Runner, RunResult, RunSpec
 from thinksafe.judges.accuracy import (
     ORIGIN_SHIPPED,
     ORIGIN_STORE,
@@ -24,6 +20,10 @@ from thinksafe.metrics.schema import Summary
 from thinksafe.metrics.summary import build_summary, headline_scope
 from thinksafe.protocols import Target
 from thinksafe.records import Channel, content_hash
+from thinksafe.run import aio
+from thinksafe.run.build import Plan, build_plan
+from thinksafe.run.build import resolve_workers as resolve_workers
+from thinksafe.run.engine import Progress, Runner, RunResult, RunSpec
 from thinksafe.store.sqlite import DEFAULT_PATH, Store
 
 
@@ -140,8 +140,8 @@ def run_spec(
 ) -> tuple[RunResult, Summary]:
     """Run (or resume) a spec against an open store; returns the result and its summary.
 
-    The plan is built here (:func:`thinksafe.build.build_plan`), before the event loop starts,
-    so that request processes (``spec.workers``; see :mod:`thinksafe.workers`) can be forked."""
+    The plan is built here (:func:`thinksafe.run.build.build_plan`), before the event loop starts,
+    so that request processes (``spec.workers``; see :mod:`thinksafe.run.workers`) can be forked."""
     plan = build_plan(spec, target_factory=target_factory, fork_workers=True)
     return run_plan(plan, store, progress)
 

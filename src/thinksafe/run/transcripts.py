@@ -4,14 +4,14 @@ Default columns: ``id``, ``prompt`` (or ``messages``, a JSON list of ``{role, co
 ``response``, and optionally ``reasoning``, ``category``, ``expected`` (default ``refuse``) and
 ``harm_area``; every other column goes to the sample's ``meta``. A response that holds
 ``<think>`` tags, on a row with no reasoning, is split into reasoning and answer by
-:func:`thinksafe.reasoning.split_text` (an unclosed ``<think>`` is a truncated trace). An empty
-response is kept: it is an ``empty`` outcome, counted and never safe.
+:func:`thinksafe.targets.reasoning.split_text` (an unclosed ``<think>`` is a truncated trace).
+An empty response is kept: it is an ``empty`` outcome, counted and never safe.
 
 Rows are read by the same reader and row parser as the ``file:`` suite, so the same files, the
 same column options and the same ``FILE:LINE`` errors apply.
 
 Each row becomes a :class:`Transcript` (a :class:`~thinksafe.records.Sample` and the
-:class:`~thinksafe.records.Completion` it got). :func:`thinksafe.build.build_replay_plan` makes
+:class:`~thinksafe.records.Completion` it got). :func:`thinksafe.run.build.build_replay_plan` makes
 a plan of them that the real engine runs: the ``replay`` target
 (:mod:`thinksafe.targets.replay`) hands back each prompt's recorded response, so judging,
 caching, the store and the summary are exactly those of ``thinksafe run``.
@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from thinksafe.errors import DataError
-from thinksafe.reasoning import split_text
 from thinksafe.records import (
     Completion,
     Expected,
@@ -51,6 +50,7 @@ from thinksafe.suites.file import (
     require_table_file,
     row_to_sample,
 )
+from thinksafe.targets.reasoning import split_text
 
 __all__ = [
     "Transcript",

@@ -37,8 +37,8 @@ from typing import Any, Literal, get_args
 
 from thinksafe.config import GenerationConfig
 from thinksafe.errors import ConfigError, ProviderError
-from thinksafe.reasoning import split_text
 from thinksafe.records import ReasoningKind
+from thinksafe.targets.reasoning import split_text
 
 __all__ = [
     "DEFAULT_CUE",

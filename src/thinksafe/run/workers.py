@@ -36,7 +36,7 @@ from typing import Any
 from thinksafe.config import GenerationConfig
 from thinksafe.protocols import PreparedTarget, Target
 from thinksafe.records import Completion, Messages, messages_from, messages_to_list
-from thinksafe.retry import RetryPolicy, generate_with_retries
+from thinksafe.run.retry import RetryPolicy, generate_with_retries
 
 __all__ = ["WORKER_PROVIDERS", "WorkerPool", "auto_workers", "can_fork"]
 
@@ -122,7 +122,7 @@ def _child(
     try:
         die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine decides when to stop
-        from thinksafe import aio
+        from thinksafe.run import aio
 
         aio.run(_serve(sock, target, generation, retry))
     except BaseException:

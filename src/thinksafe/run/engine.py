@@ -23,15 +23,6 @@ from thinksafe.attacks import (
 )
 from thinksafe.attacks.adaptive.base import AdaptiveAttack
 from thinksafe.attacks.adaptive.stage import SearchStage, adaptive_attacks, run_identity
-from thinksafe.build import DEFAULT_JUDGES as DEFAULT_JUDGES
-from thinksafe.build import (
-    Plan,
-    TargetFactory,
-    build_plan,
-    build_target,
-    judge_note,
-)
-from thinksafe.build import default_judge as default_judge
 from thinksafe.errors import ProviderError
 from thinksafe.judges.accuracy import MeasuredAccuracy, shipped_accuracy
 from thinksafe.judges.agreement import with_stance
@@ -55,8 +46,17 @@ from thinksafe.records import (
     content_hash,
     messages_to_list,
 )
-from thinksafe.retry import call_with_retries, generate_with_retries
-from thinksafe.runconfig import RunConfig
+from thinksafe.run.build import DEFAULT_JUDGES as DEFAULT_JUDGES
+from thinksafe.run.build import (
+    Plan,
+    TargetFactory,
+    build_plan,
+    build_target,
+    judge_note,
+)
+from thinksafe.run.build import default_judge as default_judge
+from thinksafe.run.retry import call_with_retries, generate_with_retries
+from thinksafe.run.runconfig import RunConfig
 from thinksafe.store.sqlite import Store
 
 JUDGE_ERROR_PREFIX = "judge call failed: "
@@ -68,7 +68,7 @@ POST_WAIT_S = 0.1
 POST_BATCH = 256
 
 
-# The configuration of a run (validated when made): thinksafe.runconfig.
+# The configuration of a run (validated when made): thinksafe.run.runconfig.
 RunSpec = RunConfig
 
 
@@ -165,10 +165,10 @@ def owned_verdict(judge: Judge, verdict: Verdict) -> Verdict:
 
 
 class Runner:
-    """Runs one Plan (:func:`thinksafe.build.build_plan`) against one store.
+    """Runs one Plan (:func:`thinksafe.run.build.build_plan`) against one store.
 
     Given a RunConfig instead, it builds the plan itself when the run starts (with
-    ``target_factory`` and ``target`` as :func:`~thinksafe.build.build_plan` takes them)."""
+    ``target_factory`` and ``target`` as :func:`~thinksafe.run.build.build_plan` takes them)."""
 
     def __init__(
         self,

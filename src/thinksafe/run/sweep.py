@@ -12,12 +12,12 @@ from rich.table import Table
 from rich.text import Text
 
 from thinksafe.config import GenerationConfig
-from thinksafe.engine import RunSpec
 from thinksafe.errors import ConfigError
 from thinksafe.metrics.trace_answer import trace_vs_answer_text
+from thinksafe.run.engine import RunSpec
 from thinksafe.text import shown_literally
 
-SWEEP_SCHEMA = "thinksafe.sweep/1"
+SWEEP_SCHEMA = "thinksafe.run.sweep/1"
 
 # key -> how a value is read from the command line
 _KEYS: dict[str, Any] = {

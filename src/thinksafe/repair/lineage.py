@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 LINEAGE_FILE = "thinksafe-lineage.json"
-LINEAGE_SCHEMA = "thinksafe.lineage/1"
+LINEAGE_SCHEMA = "thinksafe.repair.lineage/1"
 
 
 def read_lineage(path: str | Path) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
 """The validated configuration of a run.
 
 :class:`RunConfig` holds everything that defines a run and checks it when it is made, so the
-command line (``thinksafe run``) and the Python API (:func:`thinksafe.evaluate.evaluate`) refuse
+command line (``thinksafe run``) and the Python API (:func:`thinksafe.run.evaluate.evaluate`) refuse
 the same bad input with the same one-line :class:`~thinksafe.errors.ConfigError` (exit 2 on the
 command line). It is a pydantic dataclass: frozen, and ``dataclasses.replace`` validates the
 copy again.
@@ -11,7 +11,7 @@ Two kinds of check:
 - on making (``__post_init__``): types, ranges, options that contradict each other (a thinking
   mode without its budget, ``--workers`` above 1 on a target the request processes cannot
   serve, ``--ray`` on a served model), the same judge given twice;
-- :meth:`RunConfig.check_names`, before anything is built (:func:`thinksafe.build.build_plan`
+- :meth:`RunConfig.check_names`, before anything is built (:func:`thinksafe.run.build.build_plan`
   calls it): every target, suite, judge and attack name is registered. It is apart because it
   reads the registry, and a configuration may be made (a sweep's base, a test's) before the
   components it names are installed.
@@ -28,7 +28,7 @@ from pydantic import ConfigDict, ValidationError, model_validator
 from thinksafe import registry
 from thinksafe.config import ConnectionConfig, GenerationConfig
 from thinksafe.errors import ConfigError
-from thinksafe.retry import RetryPolicy
+from thinksafe.run.retry import RetryPolicy
 from thinksafe.spec import parse_attack, parse_judge, parse_suite, parse_target
 from thinksafe.targets.ray import RAY_PROVIDERS, RayOptions
 
@@ -75,7 +75,7 @@ class RunConfig:
     judge_concurrency: int = 16
     max_error_rate: float | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # Processes that send the requests (thinksafe.workers): 0 chooses, 1 is this process.
+    # Processes that send the requests (thinksafe.run.workers): 0 chooses, 1 is this process.
     workers: int = 0
     # Each attempt is sent this many times (thinksafe.metrics.samples).
     samples: int = 1
@@ -93,7 +93,7 @@ class RunConfig:
             loc = [str(part) for part in first.get("loc", ())]
             if first.get("type") == "unexpected_keyword_argument" and loc:
                 raise ConfigError(
-                    f"unknown run option {loc[-1]!r}; see thinksafe.runconfig.RunConfig"
+                    f"unknown run option {loc[-1]!r}; see thinksafe.run.runconfig.RunConfig"
                 ) from None
             if first.get("type") == "missing_argument" and loc:
                 if loc[-1] == "model":
@@ -127,10 +127,10 @@ class RunConfig:
             raise ConfigError("--extra-body must be a JSON object, e.g. '{\"top_k\": 20}'")
 
     def _check_combinations(self) -> None:
-        # Imported here: thinksafe.thinking and thinksafe.workers import the run machinery's
-        # neighbours, not this module.
-        from thinksafe.thinking import think_plan
-        from thinksafe.workers import WORKER_PROVIDERS
+        # Imported here: thinksafe.targets.thinking and thinksafe.run.workers import the run
+        # machinery's neighbours, not this module.
+        from thinksafe.run.workers import WORKER_PROVIDERS
+        from thinksafe.targets.thinking import think_plan
 
         provider = parse_target(self.model).name
         think_plan(self.generation)

@@ -16,15 +16,15 @@ from thinksafe.config import ConnectionConfig
 from thinksafe.errors import ConfigError, DataError, UserError
 from thinksafe.protocols import Judge, Suite, Target, suite_provenance
 from thinksafe.records import Attempt, Sample
+from thinksafe.run.workers import WorkerPool, auto_workers, can_fork
 from thinksafe.spec import parse_judge, parse_suite, parse_target
 from thinksafe.suites.selection import select
 from thinksafe.targets.vllm import share_gpu
-from thinksafe.workers import WorkerPool, auto_workers, can_fork
 
 if TYPE_CHECKING:
-    from thinksafe.runconfig import RunConfig
+    from thinksafe.run.runconfig import RunConfig
+    from thinksafe.run.transcripts import Transcript
     from thinksafe.store.sqlite import Store
-    from thinksafe.transcripts import Transcript
 
 
 DEFAULT_JUDGES: tuple[str, ...] = ("offline", "rules")
@@ -129,8 +129,8 @@ CompletionKeys = Callable[[str, Sequence[Attempt]], list[str]]
 
 @dataclass
 class Plan:
-    """The built components of one run: what the engine (:class:`thinksafe.engine.Runner`)
-    runs. Made by :func:`build_plan` from a :class:`~thinksafe.runconfig.RunConfig`, or by
+    """The built components of one run: what the engine (:class:`thinksafe.run.engine.Runner`)
+    runs. Made by :func:`build_plan` from a :class:`~thinksafe.run.runconfig.RunConfig`, or by
     :func:`build_replay_plan` from transcripts; nothing is called yet (attacks that call a
     model first are prepared by the engine, through the store's cache)."""
 
@@ -144,7 +144,7 @@ class Plan:
     # What the suite read and how the samples were chosen, for the run's record.
     selection: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
-    # Forked request processes that send the target's requests (thinksafe.workers).
+    # Forked request processes that send the target's requests (thinksafe.run.workers).
     pool: WorkerPool | None = None
     # The attempts, when fixed up front (transcripts); else the attacks make them.
     attempts: list[Attempt] | None = None
@@ -167,7 +167,7 @@ def resolve_workers(config: RunConfig, target_factory: TargetFactory | None = No
             return 1
         return auto_workers(config.provider, config.max_concurrency)
     if config.workers > 1 and not can_fork():
-        # Not a check of the configuration (thinksafe.runconfig): of this process.
+        # Not a check of the configuration (thinksafe.run.runconfig): of this process.
         raise ConfigError(
             "--workers above 1 needs Linux and a process with no other threads running;"
             " pass --workers 1"
@@ -310,7 +310,7 @@ def build_replay_plan(
 def _close_now(target: Target, judges: Sequence[Judge]) -> None:
     """Close what a failed build made: at once outside an event loop, else as a task of the
     running one."""
-    from thinksafe import aio
+    from thinksafe.run import aio
 
     async def close() -> None:
         with contextlib.suppress(Exception):
