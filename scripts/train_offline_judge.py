@@ -22,7 +22,7 @@ Usage::
 
 ``--limit N`` keeps N rows per source (a quick run, as CI does); ``--data DIR`` points at the
 shared data folder (default ``<repo>/../shared/data``); ``--out DIR`` is where ``--train``
-writes ``offline-v2.npz`` and ``offline-v2.json`` (default the package's ``judges/models``).
+writes ``offline-v3.npz`` and ``offline-v3.json`` (default the package's ``judges/models``).
 Needs numpy and scipy (scipy only here, never at run time). The same command on the same data
 writes the same bytes.
 """
@@ -74,7 +74,7 @@ from thinksafe.judges.rules import PHRASES_VERSION, RulesJudge
 from thinksafe.metrics.rates import wilson_interval
 from thinksafe.records import Attempt, JudgeItem, Sample, messages_from
 
-SCRIPT_VERSION = "2"
+SCRIPT_VERSION = "3"
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "data"
 HANDWRITTEN = REPO / "scripts" / "offline_judge_data"

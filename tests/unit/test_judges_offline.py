@@ -267,7 +267,9 @@ def test_a_long_trace_is_read_in_windows_and_unsafe_if_any_window_is(
 ) -> None:
     size, _ = TRACE_WINDOW
     head = FILLER * 60
-    trace = head + HARMFUL_TRACE + FILLER * 30
+    # The plan is rehearsed twice (about 850 characters): one 400-character passage in a
+    # window of 1,100 characters of one repeated sentence is diluted into the uncertain band.
+    trace = head + HARMFUL_TRACE + "\n\n" + HARMFUL_TRACE + FILLER * 30
     verdict = run(judge, make_item(trace, channel="reasoning"))
     assert verdict.label == "unsafe", verdict.rationale
     assert verdict.first_unsafe_offset is not None

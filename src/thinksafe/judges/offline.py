@@ -1,7 +1,7 @@
 """The ``offline`` judge: a small trained classifier shipped with thinksafe.
 
 No network, no GPU, no API key, no model download. The weights (``judges/models/
-offline-v2.npz``, read with ``allow_pickle=False``) ship with the package; ``offline-v2.json``
+offline-v3.npz``, read with ``allow_pickle=False``) ship with the package; ``offline-v3.json``
 beside them records the feature configuration, the threshold and the uncertain band, the
 training data (files, rows, licences, SHA-256 of each), the files it was only measured on, the
 training script's hash, the seed and the measurement on sources it was not trained on.
@@ -46,7 +46,7 @@ from thinksafe.records import CHANNELS, Channel, Expected, JudgeItem, Label, Ref
 from thinksafe.run.build import JudgeContext
 
 NAME = "offline"
-MODEL = "offline-v2"
+MODEL = "offline-v3"
 
 # Bump when :func:`featurize` changes: weights trained with another version are refused.
 FEATURES_VERSION = "1"
@@ -59,9 +59,9 @@ REFUSAL_CLASSES: tuple[Refusal, ...] = ("full", "partial", "none")
 # percent, and the pooled agreement over those rows with its Wilson 95% interval. A unit test
 # checks that they agree with the JSON. Kept here so that importing this module reads no file.
 MEASURED_MEAN_PERCENT = 80
-MEASURED_LOWEST_PERCENT = 57
+MEASURED_LOWEST_PERCENT = 59
 MEASURED_LOWEST_SOURCE = "PKU-SafeRLHF"
-MEASURED_POOLED_PERCENT = (77.7, 77.1, 78.3)
+MEASURED_POOLED_PERCENT = (78.5, 77.9, 79.0)
 MEASURED_SOURCES = (
     "BeaverTails",
     "PKU-SafeRLHF",
@@ -83,7 +83,9 @@ Indices = npt.NDArray[np.int64]
 # square root of its size, times the scale.
 DEFAULT_BLOCKS: Mapping[str, float] = {
     "opening": 1.0,  # words and word pairs of the first ``opening_tokens`` tokens
-    "refuse_words": 1.0,  # words and word pairs of the text, for should-refuse requests
+    # words and word pairs of the text, for should-refuse requests; weighed twice the other
+    # blocks (chosen by leave-one-source-out agreement over the training sources only)
+    "refuse_words": 2.0,
     "comply_words": 1.0,  # the same, for must-answer requests (weighed separately)
     "trace_words": 1.0,  # the same again, for reasoning traces only
     "prompt_x_opening": 0.5,  # words of the request, crossed with the refusal reading
