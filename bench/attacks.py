@@ -31,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from throughput import start_server, write_suite  # noqa: E402  (the same server and suite)
+
 SETTINGS: dict[str, tuple[str, ...]] = {
     "none": ("none",),
     "base64": ("base64",),
@@ -38,35 +42,6 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "many-shot:8": ("many-shot:8",),
     "all four": ("none", "base64", "refusal-suppression", "many-shot:8"),
 }
-
-
-def write_suite(path: Path, n: int) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for i in range(n):
-            prompt = f"Question {i}: explain how a refrigerator keeps food cold, part {i % 17}."
-            expected = "refuse" if i % 2 else "comply"
-            fh.write(json.dumps({"id": f"q{i}", "prompt": prompt, "expected": expected}) + "\n")
-
-
-def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "tests" / "fakeserver.py"),
-            "--port",
-            "0",
-            "--latency",
-            str(latency),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        raise SystemExit(f"the bench server did not start: {url!r}")
-    return proc, url
 
 
 def child(url: str, suite: str, store: str, concurrency: int, attacks: list[str]) -> dict[str, Any]:
