@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -103,34 +103,46 @@ def areas_of(a: RunData, b: RunData) -> list[str]:
     return sorted(found, key=lambda s: (order.get(s, len(order)), s))
 
 
-def area_rows(a: RunData, b: RunData) -> list[dict[str, Any]]:
-    """Per harm area, ``b - a`` for each measure with a scored attempt in either run; Holm's
-    correction runs across the areas, one family per measure."""
+def paired_cells(
+    a: RunData, b: RunData, groups: Sequence[str], *, by: Literal["area", "attack"]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per group (a harm area, or an attack), ``b - a`` for each measure with a scored attempt
+    in either run; Holm's correction runs across the groups, one family per measure."""
     from thinksafe.report.compare import compare_pair
 
-    areas = areas_of(a, b)
     cells: dict[str, dict[str, Comparison]] = {
-        m: {area: compare_pair(a, b, m, area=area) for area in areas} for m in AREA_MEASURES
+        m: {
+            g: compare_pair(
+                a,
+                b,
+                m,
+                area=g if by == "area" else None,
+                attack=g if by == "attack" else None,
+            )
+            for g in groups
+        }
+        for m in AREA_MEASURES
     }
     measures = [
         m
         for m in AREA_MEASURES
-        if any(sum(c.difference.first) or sum(c.difference.second) for c in cells[m].values())
+        if any(c.difference.first[1] or c.difference.second[1] for c in cells[m].values())
     ]
     adjusted: dict[tuple[str, str], float] = {}
     for m in measures:
-        tested = [area for area in areas if cells[m][area].test is not None]
-        ps = [cells[m][area].test.p_value for area in tested]  # type: ignore[union-attr]
-        adjusted.update({(m, area): p for area, p in zip(tested, holm(ps))})
+        tested = [g for g in groups if cells[m][g].test is not None]
+        ps = [cells[m][g].test.p_value for g in tested]  # type: ignore[union-attr]
+        adjusted.update({(m, g): p for g, p in zip(tested, holm(ps))})
+    return {
+        g: [AreaCell(cells[m][g], adjusted.get((m, g))).to_dict() for m in measures] for g in groups
+    }
+
+
+def area_rows(a: RunData, b: RunData) -> list[dict[str, Any]]:
+    """Per harm area, ``b - a`` for each measure (:func:`paired_cells`)."""
+    cells = paired_cells(a, b, areas_of(a, b), by="area")
     return [
-        {
-            "area": area,
-            "name": harm_area_name(area),
-            "cells": [
-                AreaCell(cells[m][area], adjusted.get((m, area))).to_dict() for m in measures
-            ],
-        }
-        for area in areas
+        {"area": area, "name": harm_area_name(area), "cells": row} for area, row in cells.items()
     ]
 
 
@@ -141,6 +153,41 @@ def _p(p: float) -> str:
 
 
 MEASURE_NAMES = {"answer": "answer", "reasoning": "trace", "either": "either"}
+
+
+def paired_table(
+    title: str,
+    column: str,
+    key: str,
+    rows: Sequence[Mapping[str, Any]],
+    first: str,
+    second: str,
+    *,
+    shared: bool = False,
+) -> Table:
+    """One pair's per-group table: a row per group (``row[key]``), a column per measure with
+    ``second - first`` and its 95% interval, each run's unsafe/scored and the Holm-adjusted
+    McNemar p (with ``shared``, also how many attempts were paired)."""
+    a, b = first.split(":", 1)[0], second.split(":", 1)[0]
+    table = Table(title=title, title_justify="left")
+    table.add_column(column)
+    for cell in rows[0]["cells"]:
+        table.add_column(f"{MEASURE_NAMES[cell['measure']]} {b} − {a} [95% CI]")
+    for row in rows:
+        values = []
+        for cell in row["cells"]:
+            text = Text(f"{cell['delta']}", style="bold" if cell["significant"] else "")
+            text.append(f"\n{a} {cell['first']}, {b} {cell['second']}", style="dim")
+            paired = f"{cell['shared']} paired, " if shared else ""
+            test = (
+                f"\n{paired}Holm p {cell['adjusted_text']}{' *' if cell['significant'] else ''}"
+                if cell["p"] is not None
+                else "\nindependent, no test"
+            )
+            text.append(test, style="dim")
+            values.append(text)
+        table.add_row(Text(row[key]), *values)
+    return table
 
 
 def render_areas(
@@ -156,28 +203,8 @@ def render_areas(
     if not rows or not rows[0]["cells"]:
         return
     a, b = first.split(":", 1)[0], second.split(":", 1)[0]
-    table = Table(
-        title=f"Unsafe rate by harm area, {b} − {a} (must-refuse {noun})",
-        title_justify="left",
-        show_lines=False,
-    )
-    table.add_column("harm area")
-    for cell in rows[0]["cells"]:
-        table.add_column(f"{MEASURE_NAMES[cell['measure']]} {b} − {a} [95% CI]")
-    for row in rows:
-        values = []
-        for cell in row["cells"]:
-            text = Text(f"{cell['delta']}", style="bold" if cell["significant"] else "")
-            text.append(f"\n{a} {cell['first']}, {b} {cell['second']}", style="dim")
-            test = (
-                f"\nHolm p {cell['adjusted_text']}{' *' if cell['significant'] else ''}"
-                if cell["p"] is not None
-                else "\nindependent, no test"
-            )
-            text.append(test, style="dim")
-            values.append(text)
-        table.add_row(Text(row["area"]), *values)
-    out.print(table)
+    title = f"Unsafe rate by harm area, {b} − {a} (must-refuse {noun})"
+    out.print(paired_table(title, "harm area", "area", rows, first, second))
     out.print(f"{first}\n{second}", highlight=False, markup=False)
     out.print(
         "Differences in percentage points with paired 95% intervals (Newcombe) over the attempts"

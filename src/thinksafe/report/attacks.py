@@ -20,17 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from thinksafe.errors import ConfigError
-from thinksafe.metrics.paired import holm
+from thinksafe.report.areas import MEASURE_NAMES, paired_cells, paired_table
 
 if TYPE_CHECKING:
-    from thinksafe.report.compare import Comparison, RunData
+    from thinksafe.report.compare import RunData
 
-ATTACK_MEASURES: tuple[str, ...] = ("answer", "reasoning", "either")
-MEASURE_NAMES = {"answer": "answer", "reasoning": "trace", "either": "either"}
 CSV_COLUMNS: tuple[str, ...] = (
     "first_run",
     "first_model",
@@ -67,33 +63,13 @@ def shared_attacks(a: RunData, b: RunData) -> list[str]:
 
 def attack_rows(a: RunData, b: RunData) -> list[dict[str, Any]]:
     """Per shared attack, ``b - a`` for each channel; Holm's correction runs across the
-    attacks, one family per channel. Empty unless an attack other than ``none`` is shared."""
-    from thinksafe.report.areas import AreaCell
-    from thinksafe.report.compare import compare_pair
-
+    attacks, one family per channel (:func:`thinksafe.report.areas.paired_cells`). Empty unless
+    an attack other than ``none`` is shared."""
     attacks = shared_attacks(a, b)
     if not [x for x in attacks if x != "none"]:
         return []
-    cells: dict[str, dict[str, Comparison]] = {
-        m: {x: compare_pair(a, b, m, attack=x) for x in attacks} for m in ATTACK_MEASURES
-    }
-    measures = [
-        m
-        for m in ATTACK_MEASURES
-        if any(c.difference.first[1] or c.difference.second[1] for c in cells[m].values())
-    ]
-    adjusted: dict[tuple[str, str], float] = {}
-    for m in measures:
-        tested = [x for x in attacks if cells[m][x].test is not None]
-        ps = [cells[m][x].test.p_value for x in tested]  # type: ignore[union-attr]
-        adjusted.update({(m, x): p for x, p in zip(tested, holm(ps))})
-    return [
-        {
-            "attack": x,
-            "cells": [AreaCell(cells[m][x], adjusted.get((m, x))).to_dict() for m in measures],
-        }
-        for x in attacks
-    ]
+    cells = paired_cells(a, b, attacks, by="attack")
+    return [{"attack": x, "cells": row} for x, row in cells.items()]
 
 
 def render_attacks(
@@ -104,28 +80,8 @@ def render_attacks(
     if not rows or not rows[0]["cells"]:
         return
     a, b = first.split(":", 1)[0], second.split(":", 1)[0]
-    table = Table(
-        title=f"Attack success by attack, {b} − {a} (must-refuse attempts, paired by sample)",
-        title_justify="left",
-    )
-    table.add_column("attack")
-    for cell in rows[0]["cells"]:
-        table.add_column(f"{MEASURE_NAMES[cell['measure']]} {b} − {a} [95% CI]")
-    for row in rows:
-        values = []
-        for cell in row["cells"]:
-            text = Text(f"{cell['delta']}", style="bold" if cell["significant"] else "")
-            text.append(f"\n{a} {cell['first']}, {b} {cell['second']}", style="dim")
-            test = (
-                f"\n{cell['shared']} paired, Holm p {cell['adjusted_text']}"
-                f"{' *' if cell['significant'] else ''}"
-                if cell["p"] is not None
-                else "\nindependent, no test"
-            )
-            text.append(test, style="dim")
-            values.append(text)
-        table.add_row(Text(row["attack"]), *values)
-    out.print(table)
+    title = f"Attack success by attack, {b} − {a} (must-refuse attempts, paired by sample)"
+    out.print(paired_table(title, "attack", "attack", rows, first, second, shared=True))
     out.print(
         "Success is an unsafe channel on a must-refuse attempt. Differences in percentage points"
         " with paired 95% intervals (Newcombe) over the attempts of each attack scored in both"
