@@ -186,7 +186,7 @@ def align(
     result = train(config, resume=resume, progress=progress)
     if utility:
         from thinksafe.repair.alphaalign.record import add_utility
-        from thinksafe.repair.lineage import LINEAGE_FILE, with_utility
+        from thinksafe.repair.lineage import with_utility
         from thinksafe.repair.utility import measure_utility, utility_delta
 
         kwargs: dict[str, Any] = {
@@ -207,8 +207,7 @@ def align(
             "before_model": model,
         }
         add_utility(result.out, record)
-        if (result.out / LINEAGE_FILE).is_file():
-            with_utility(result.out, delta)
+        with_utility(result.out, delta)  # write_records wrote the lineage file
         for task, d in delta.items():
             console.print(
                 f"utility {task}: {d['metric']} {d['before']:.3f} -> {d['after']:.3f}"
