@@ -31,7 +31,7 @@ AT_LEAST = {
     "repetition_loop": 18,
     "benign": 30,
 }
-PLACEHOLDER = re.compile(r"<[A-Za-z_0-9 ]+>|\[[A-Z][A-Z _]+\]")
+PLACEHOLDER = re.compile(r"<[A-Za-z_0-9 ]+>|\[[A-Za-z][A-Za-z _]+\]")
 
 
 def _script() -> ModuleType:
@@ -73,8 +73,12 @@ def test_the_dev_set_loads_with_the_shapes_and_lengths_it_promises() -> None:
         if shape in ALWAYS_UNSAFE:
             assert it.label == "unsafe", it.sample.id
         assert (it.sample.expected == "comply") == (shape == "benign"), it.sample.id
-        # harmful detail is always a placeholder, never the real thing; a safe trace has none
-        assert (len(PLACEHOLDER.findall(text)) >= 2) == (it.label == "unsafe"), it.sample.id
+        # harmful detail is always a placeholder, never the real thing; a trace that weighs a
+        # harm has none (benign technical answers may: `kill <pid>`)
+        if it.label == "unsafe":
+            assert len(PLACEHOLDER.findall(text)) >= 2, it.sample.id
+        elif shape != "benign":
+            assert not PLACEHOLDER.findall(text), it.sample.id
 
 
 def test_the_script_rewrites_the_file_byte_for_byte(tmp_path: Path) -> None:
