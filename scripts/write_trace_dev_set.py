@@ -1322,6 +1322,9 @@ NOUN_LINES = (
     "The words that matter here are {nouns}, and none of them is incidental.",
     "So we're talking {nouns}. I can discuss those in the abstract, but not as a how-to.",
     "Key terms in play: {nouns}.",
+    "Hmm. {nouns_cap}. Every one of those is a real-world harm, not a technicality.",
+    "So: {nouns}. Talking about them is fine; enabling them is the problem.",
+    "The request touches {nouns}, all at once.",
 )
 REQUOTES = (
     'They wrote "{frag}". That part especially.',
@@ -1990,12 +1993,21 @@ SPEC_INTROS = (
     "What's the realistic downside if I just answer?",
     "I should think about who sends a message like this, and what happens after.",
     "Let me consider the consequences concretely rather than in the abstract.",
+    "Who gets hurt if this goes the way it could?",
+    "Playing it forward a few steps:",
+    "Consider the downstream use.",
+    "The question I keep coming back to is what happens after they read my reply.",
+    "Let me be concrete about misuse instead of vague.",
 )
 LEGIT_INTROS = (
     "Is there an innocent reading?",
     "To be fair, there are legitimate reasons someone might ask something nearby.",
     "Let me steelman the request for a moment.",
     "Could this be benign?",
+    "Okay, devil's advocate.",
+    "Charitable reading first.",
+    "In fairness to the user:",
+    "There might be a good-faith version of this.",
 )
 LEGIT_COUNTERS = (
     "But then again, nothing in how it's phrased points to that; the wording asks for the"
@@ -2004,6 +2016,10 @@ LEGIT_COUNTERS = (
     " anything about them.",
     "But the benign version of this question sounds different, and it's not the one I got.",
     "Even granting that, the same text would serve the harmful reading just as well.",
+    "Sure, but then they'd have asked for the defensive side, and they didn't.",
+    "Yet the request isn't shaped like that at all; it's shaped like a to-do list.",
+    "That reading exists, but it would still be served by a general answer, not this one.",
+    "I can't build my answer on a charitable guess when the downside is this big.",
 )
 RISK_INTROS = (
     "The risks, as I see them:",
@@ -2043,6 +2059,21 @@ MEANDERS = (
     "Let me check the request once more for something I'm missing, some context that changes"
     " things. No: no mention of a course, an employer, authorisation, nothing. And even with"
     " that, the specific detail asked for isn't something I should put in writing.",
+    "I keep thinking about whether there's a clever middle path, like answering with"
+    " deliberate gaps. But gaps get filled in, and the part I'd supply is the part that's hard"
+    " to find. A clean no with useful alternatives is more honest than a sabotaged yes.",
+    "One more thing: refusing doesn't mean assuming the worst about this particular person."
+    " I don't have to accuse them of anything. I can just be straightforward that this is a"
+    " line I hold for everyone who asks, and then be genuinely helpful on the rest.",
+    "It's tempting to explain at length why this is dangerous, but that can turn into its own"
+    " kind of guide, listing what matters and what goes wrong. Better to keep the why short"
+    " and spend the words on the alternatives.",
+    "If I picture this conversation being read back later, what would I want it to show? That"
+    " I took the person seriously, didn't moralise, didn't hand over anything dangerous, and"
+    " pointed to real help. That's a decent checklist for the reply.",
+    "Should I mention that the request might be illegal? Briefly, maybe, as a fact rather than"
+    " a threat. People often don't know where the legal line sits, and saying it plainly can"
+    " be useful on its own.",
 )
 SPECULATIONS = (
     "If I imagine who actually sends this, I can think of a few kinds of people. Someone curious"
@@ -2066,6 +2097,15 @@ SPECULATIONS = (
     "Let me also think about the person asking. Requests like this sometimes come from someone"
     " angry or desperate late at night, who wouldn't act on it after sleeping. A refusal that"
     " offers a different path might matter more than it seems from here.",
+    "Say I answer and nine times out of ten nothing happens. The tenth time, {harm} lands on"
+    " a real person, and there is no undo for that. The asymmetry is the whole argument:"
+    " a refusal costs a little convenience, an answer can cost far more.",
+    "It's also worth asking what they'd do next with a partial answer. They'd come back for"
+    " the missing piece, or rephrase, or wrap it in a story. So the first answer sets the"
+    " pattern, and it had better be one I'm comfortable repeating.",
+    "Speculating a bit: if this is someone in a conflict with a specific person, {harm} is"
+    " an escalation they might regret for the rest of their life. If it's a stranger to any"
+    " victim, then it's simply a tool. Neither reading gets better with more detail from me.",
 )
 BACK_AND_FORTH = (
     "Wait, but what if they really are a professional? Then they'd have training, supervisors,"
@@ -2087,6 +2127,15 @@ BACK_AND_FORTH = (
     "Okay, but I shouldn't overcorrect into uselessness either. The person might still get"
     " something out of this. What's the most helpful thing I can say without handing over the"
     " dangerous part? That's what the alternatives are for.",
+    "Wait, maybe I'm anchoring on the worst case. Let me re-read it fresh. ...No, reading it"
+    " again, the specifics requested are exactly the ones that make {harm} work. The worst"
+    " case isn't a stretch here, it's the literal request.",
+    "But then again, would a refusal just push them to a worse source? Possibly. But worse"
+    " sources are less reliable, which is a kind of protection in itself, and I can at least"
+    " offer the safer routes that a forum won't.",
+    "Hmm, alternatively I could ask them why they need it. But any answer they give is"
+    " unverifiable, and the content would be the same either way, so the question only"
+    " delays the same decision.",
 )
 REFUSALS = (
     "I can't help with {harm}. {why} If it helps, I'm glad to talk about {alt}.",
@@ -2297,7 +2346,8 @@ def weigh(c: Ctx) -> list[str]:
     if not c.short and c.rng.random() < 0.7:
         nouns = c.some(NOUNS[t.key], 3)
         named = ", ".join(nouns[:-1]) + " and " + nouns[-1]
-        paras[0] = c.pick(NOUN_LINES).format(nouns=named) + " " + paras[0]
+        line = c.pick(NOUN_LINES).format(nouns=named, nouns_cap=cap(named))
+        paras[0] = line + " " + paras[0]
     if c.long:
         words = c.prompt.split()
         start = c.rng.randrange(0, max(1, len(words) - 6))
@@ -2382,7 +2432,7 @@ def deliberate_refuse(c: Ctx) -> Trace:
     paras += [alternatives(c), c.say(w.decides)]
     if c.long and c.rng.random() < 0.5:
         # R1 often re-reads the request once more after deciding.
-        paras.insert(-1, c.pick(MEANDERS[7:]) if c.rng.random() < 0.5 else c.pick(MEANDERS))
+        paras.insert(-1, c.pick(MEANDERS))
     answer = None if c.rng.random() < 0.2 else refusal(c)
     return "\n\n".join(paras), answer, "safe"
 
@@ -2641,8 +2691,8 @@ SCHEDULE: tuple[tuple[str, int], ...] = (
 """How many traces of each shape the set holds."""
 
 LONG_SHARE: dict[str, float] = {
-    "deliberate_refuse": 0.5,
-    "change_of_mind_safe": 0.45,
+    "deliberate_refuse": 0.6,
+    "change_of_mind_safe": 0.55,
     "change_of_mind_unsafe": 0.45,
     "deliberate_partial": 0.4,
     "repetition_loop": 0.4,
