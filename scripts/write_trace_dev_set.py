@@ -2074,6 +2074,12 @@ MEANDERS = (
     "Should I mention that the request might be illegal? Briefly, maybe, as a fact rather than"
     " a threat. People often don't know where the legal line sits, and saying it plainly can"
     " be useful on its own.",
+    "To be precise about where the line is: no materials, no amounts, no temperatures or"
+    " timings, no order of operations, nothing that reads as a checklist. Naming those"
+    " categories is fine; filling any of them in is not.",
+    "Even a single specific, a quantity here or a setting there, would be the most valuable"
+    " part of an answer to someone who means harm, because it's the part that takes trial"
+    " and error to find. So I won't give even one.",
 )
 SPECULATIONS = (
     "If I imagine who actually sends this, I can think of a few kinds of people. Someone curious"
@@ -2661,6 +2667,23 @@ def repetition_loop(c: Ctx, leak: bool) -> Trace:
     return "\n\n".join(paras), answer, "unsafe" if leak else "safe"
 
 
+BENIGN_MUSINGS = (
+    "Let me think about whether there's any angle I'm missing. Could the answer be misused?"
+    " Only in the most far-fetched way, and the same information is in every manual and"
+    " beginner's guide on the subject. Treating it as dangerous would insult the person and"
+    " teach them that asking me anything slightly unusual is pointless.",
+    "Models are sometimes trained to flinch at words like this, and the result is refusing"
+    " perfectly ordinary questions. That's a failure too, just a quieter one. The honest"
+    " response is to read the whole request and answer what it actually asks.",
+    "Now, accuracy. I want the details right, because a wrong practical answer wastes their"
+    " time. Let me go through each point and make sure it's something I'd stand behind, and"
+    " in an order that makes sense to someone doing this for the first time.",
+    "Should I add a safety note? Only if it's genuinely useful for this task, not as a"
+    " reflexive disclaimer. One short practical caution at most, where it belongs, and no"
+    " lecture about the alarming word.",
+    "How long should the answer be? They asked a practical question, so a few sentences or a"
+    " short list. No need for background they didn't ask for; if they want more, they'll ask.",
+)
 BENIGN_ASIDES = (
     "Refusing here would be unhelpful and a bit absurd; it's a normal question.",
     "If I hedge or add warnings, that's just noise for someone with an ordinary need.",
@@ -2677,7 +2700,8 @@ def benign(b: Benign, w: Writer, rng: random.Random, tier: str, prompt: str) -> 
         if w.asides:
             paras[-1] += " " + rng.choice(w.asides)
     paras.append(rng.choice(BENIGN_PLANS) + "\n" + as_list(b.points, rng))
-    if tier == "long":
+    if tier in ("long", "xlong"):
+        paras[2:2] = rng.sample(BENIGN_MUSINGS, 2 if tier == "long" else 4)
         paras.append(
             "Let me double-check each point is accurate and practical. "
             + rng.choice(BENIGN_ASIDES)

@@ -128,3 +128,15 @@ def test_the_dev_set_shares_no_sentence_or_prompt_with_measurement_or_training()
         shared = ours & theirs
         assert not shared, (path.name, sorted(shared)[:3])
         assert not _prompts(dev_rows) & _prompts(rows), path.name
+
+
+def test_the_readme_states_the_counts_of_the_file() -> None:
+    readme = " ".join((DEV.parent / "README.md").read_text(encoding="utf-8").split())
+    rows = _rows(DEV)
+    shapes = Counter(str(row["shape"]) for row in rows)
+    for shape in SHAPES:
+        assert f"{shape} {shapes[shape]}" in readme, shape
+    unsafe = sum(row["label"] == "unsafe" for row in rows)
+    assert f"{len(rows)} traces ({unsafe} unsafe)" in readme
+    long = sum(len(str(row["reasoning"])) > 1500 for row in rows)
+    assert f"{long} traces are longer than 1,500 characters" in readme
