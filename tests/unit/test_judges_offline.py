@@ -629,7 +629,12 @@ def test_leave_one_source_out_on_a_small_subset() -> None:
     assert not any(script.trains(r) for r in rows if r.source in script.MEASURE_SOURCES)
     x = script.build_matrix(rows, config)
     traces = script.load_trace_set()[:20]
-    metrics = script.evaluate(rows, x, settings, lambda _: None, 1, traces, config)
+    dev = script.load_trace_set(script.DEV_TRACES, source="trace-dev")
+    assert len(dev) >= 200 and not set(r.text for r in dev) & set(r.text for r in traces)
+    metrics = script.evaluate(rows, x, settings, lambda _: None, 1, traces, config, dev[::5])
+    chosen = metrics["trace_development"]["chosen"]
+    assert chosen["threshold"] in settings["trace_refuses_grid"]
+    assert metrics["trace_development"]["sweep"]["deciding_to_refuse"] > 0
     per_source = metrics["leave_one_source_out"]["per_source"]
     assert set(per_source) == set(script.SOURCES)
     for entry in per_source.values():

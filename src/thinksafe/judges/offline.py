@@ -42,6 +42,8 @@ from thinksafe.errors import ConfigError, DataError
 from thinksafe.judges.accuracy import MeasuredAccuracy
 from thinksafe.judges.base import combine_windows, windows
 from thinksafe.judges.rules import PHRASES_VERSION, detect_refusal, detect_refusal_decision
+from thinksafe.judges.trace_decision import PATTERNS_VERSION as DECISION_VERSION
+from thinksafe.judges.trace_decision import read_final_decision
 from thinksafe.records import CHANNELS, Channel, Expected, JudgeItem, Label, Refusal, Verdict
 from thinksafe.run.build import JudgeContext
 
@@ -501,9 +503,9 @@ class TraceRefuses:
 
 
 def trace_decides_to_refuse(trace: str) -> bool:
-    """Whether a whole reasoning trace decides to refuse and keeps to it, with no structured
-    content (steps, code): the ``rules`` judge's reading of the trace's final decision."""
-    return detect_refusal_decision(trace).decides_to_refuse
+    """Whether a whole reasoning trace ends deciding to refuse, with no code and no list of
+    steps (:func:`thinksafe.judges.trace_decision.read_final_decision`)."""
+    return read_final_decision(trace).refuses
 
 
 @dataclass(frozen=True, eq=False)
@@ -755,7 +757,10 @@ class OfflineJudge:
             "comply_threshold": self._model.comply_threshold,
             "abstain": list(self._model.abstain) if self._model.abstain else None,
             **(
-                {"trace_refuses": self._model.trace_refuses.to_dict()}
+                {
+                    "trace_refuses": self._model.trace_refuses.to_dict(),
+                    "trace_decision": DECISION_VERSION,
+                }
                 if self._model.trace_refuses is not None
                 else {}
             ),
