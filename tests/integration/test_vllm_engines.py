@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 
@@ -91,39 +92,105 @@ def engine(target: LocalTarget) -> VLLMEngine:
 
 def test_one_engine_takes_the_default_share() -> None:
     target = vllm("org/target")
-    assert share_gpu([target]) == {}
+    assert share_gpu(target) == {}
     assert engine(target).options.engine_kwargs()["gpu_memory_utilization"] == GPU_MEMORY == 0.9
 
 
 def test_a_target_and_a_guard_split_the_gpu_two_to_one() -> None:
     target, guard = vllm("org/target"), vllm("org/guard")
-    assert share_gpu([target, guard, guard]) == {"org/target": 0.6, "org/guard": 0.3}
+    assert share_gpu(target, [guard, guard]) == {"org/target": 0.6, "org/guard": 0.3}
     kwargs = [engine(t).options.engine_kwargs(engine(t).gpu_share) for t in (target, guard)]
     assert [k["gpu_memory_utilization"] for k in kwargs] == [0.6, 0.3]
-    three = share_gpu([vllm("a"), vllm("b"), vllm("c")])
+    three = share_gpu(vllm("a"), [vllm("b"), vllm("c")])
     assert three == {"a": 0.45, "b": 0.225, "c": 0.225}
     assert sum(three.values()) <= GPU_MEMORY
 
 
 def test_a_share_set_in_a_spec_is_kept_and_the_rest_divided() -> None:
     target, guard = vllm("t?gpu_memory_utilization=0.7"), vllm("g")
-    assert share_gpu([target, guard]) == {"t": 0.7, "g": 0.2}
-    both = share_gpu([vllm("t?gpu_memory_utilization=0.5"), vllm("g?gpu_memory_utilization=0.4")])
+    assert share_gpu(target, [guard]) == {"t": 0.7, "g": 0.2}
+    both = share_gpu(vllm("t?gpu_memory_utilization=0.5"), [vllm("g?gpu_memory_utilization=0.4")])
     assert both == {"t": 0.5, "g": 0.4}
 
 
 def test_shares_that_cannot_fit_are_one_line() -> None:
     with pytest.raises(ConfigError, match=r"add up to 0\.9 at most"):
-        share_gpu([vllm("t?gpu_memory_utilization=0.9"), vllm("g")])
+        share_gpu(vllm("t?gpu_memory_utilization=0.9"), [vllm("g")])
     with pytest.raises(ConfigError, match="share one GPU"):
-        share_gpu([vllm("t?gpu_memory_utilization=0.7"), vllm("g?gpu_memory_utilization=0.6")])
+        share_gpu(vllm("t?gpu_memory_utilization=0.7"), [vllm("g?gpu_memory_utilization=0.6")])
+
+
+def test_judges_without_a_vllm_target_split_the_gpu_evenly() -> None:
+    assert share_gpu(None, [vllm("a"), vllm("b")]) == {"a": 0.45, "b": 0.45}
+    other = Mock()  # a target that is no vLLM engine takes no part (a server, the replay)
+    assert share_gpu(other, [vllm("a"), vllm("b"), vllm("c")]) == {"a": 0.3, "b": 0.3, "c": 0.3}
+    kept = share_gpu(None, [vllm("a?gpu_memory_utilization=0.5"), vllm("b")])
+    assert kept == {"a": 0.5, "b": 0.4}
+    seven = share_gpu(None, [vllm(f"m{i}") for i in range(7)])
+    assert set(seven.values()) == {0.128} and sum(seven.values()) <= GPU_MEMORY  # never rounded up
+
+
+def _plan(tmp_path: Path, *judges: str, model: str = "replay/t") -> list[dict[str, Any]]:
+    """The ``vllm.LLM`` settings of each engine of the plan of ``thinksafe judge`` (a replay
+    model) or of ``thinksafe run`` (any other model), in the order they were built."""
+    from thinksafe.run.build import build_plan, build_replay_plan, build_target
+    from thinksafe.run.runconfig import RunConfig
+    from thinksafe.run.transcripts import read_transcripts
+    from thinksafe.store.sqlite import Store
+
+    file = tmp_path / "t.jsonl"
+    file.write_text('{"prompt": "p", "response": "r"}\n', encoding="utf-8")
+
+    made: list[LocalTarget] = []
+
+    def make(spec: str, connection: Any) -> Any:
+        if not spec.startswith("vllm/"):
+            return build_target(spec, connection)
+        made.append(vllm(spec.removeprefix("vllm/")))
+        return made[-1]
+
+    if model != "replay/t":
+        build_plan(RunConfig(model=model, suite="starter", judges=judges), target_factory=make)
+    else:
+        config = RunConfig(model=model, suite="transcripts:t.jsonl", judges=judges)
+        with Store(tmp_path / "s.db") as store:
+            rows = read_transcripts(file, samples=True)
+            build_replay_plan(config, rows, store, target_factory=make)
+    engines = [engine(t) for t in made]
+    return [{"model": e.model_name, **e.options.engine_kwargs(e.gpu_share)} for e in engines]
+
+
+def test_judging_transcripts_with_two_vllm_guards_splits_the_gpu(tmp_path: Path) -> None:
+    both = _plan(tmp_path, "llama-guard:vllm/org/a", "wildguard:vllm/org/b")
+    assert [(k["model"], k["gpu_memory_utilization"]) for k in both] == [
+        ("org/a", 0.45),
+        ("org/b", 0.45),
+    ]
+    given = _plan(
+        tmp_path, "llama-guard:vllm/org/a?gpu_memory_utilization=0.3", "wildguard:vllm/org/b"
+    )
+    assert [k["gpu_memory_utilization"] for k in given] == [0.3, 0.6]
+    alone = _plan(tmp_path, "llama-guard:vllm/org/a", "rules")
+    assert alone[0]["gpu_memory_utilization"] == GPU_MEMORY
+
+
+def test_a_run_splits_the_gpu_between_its_vllm_components(tmp_path: Path) -> None:
+    guards = ("llama-guard:vllm/org/a", "wildguard:vllm/org/b")
+    served = _plan(tmp_path, *guards, model="mock/reasoner")  # the target runs elsewhere
+    assert [k["gpu_memory_utilization"] for k in served] == [0.45, 0.45]
+    local = _plan(tmp_path, *guards, model="vllm/org/t")
+    assert [(k["model"], k["gpu_memory_utilization"]) for k in local] == [
+        ("org/t", 0.45),
+        ("org/a", 0.225),
+        ("org/b", 0.225),
+    ]
 
 
 def test_a_guard_judge_on_vllm_is_found_through_the_judge_context() -> None:
     context = JudgeContext(make_target=lambda spec: vllm(spec.split("/", 1)[1]))
     judge = build_judge("llama-guard:vllm/meta-llama/Llama-Guard-3-1B", context)
     assert judge is not None and len(context.built) == 1
-    shares = share_gpu([vllm("org/target"), *context.built])
+    shares = share_gpu(vllm("org/target"), context.built)
     assert shares == {"org/target": 0.6, "meta-llama/Llama-Guard-3-1B": 0.3}
 
 

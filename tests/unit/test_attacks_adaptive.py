@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from thinksafe.attacks import build_attack
+from thinksafe.attacks.adaptive import base
 from thinksafe.attacks.adaptive.base import AdaptiveAttack
 from thinksafe.attacks.adaptive.tap import on_topic_by_words
 from thinksafe.config import GenerationConfig
@@ -297,7 +299,9 @@ def test_seconds_budget_counts_recorded_call_time_so_a_rerun_stops_alike(tmp_pat
         assert again.searches == first.searches
 
 
-def test_rerun_replays_every_call_and_gives_the_same_result(tmp_path: Path) -> None:
+def test_rerun_replays_every_call_and_gives_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     attacks = ("pair:attacker=mock/attacker,iterations=4", "crescendo:attacker=mock/attacker")
     first, s1, store = _run(tmp_path, _giving_in(tmp_path, ATTACKER_FRAMINGS[2]), attacks)
     assert first.model_calls > 0
@@ -312,10 +316,35 @@ def test_rerun_replays_every_call_and_gives_the_same_result(tmp_path: Path) -> N
     n = len(store.search_calls(search["search_id"]))
     store.truncate_search(search["search_id"], 2)
     store.close()
+    # The calls made again take their own time (here a clock that runs 10 ms per reading, as
+    # on a loaded machine), so a search's seconds (its recorded model calls' time) differs from
+    # the first run's; everything else is the same.
+    monkeypatch.setattr(base, "time", _SlowClock())
     third, _, store = _run(tmp_path, _giving_in(tmp_path, ATTACKER_FRAMINGS[2]), attacks)
     assert third.model_calls + third.judge_calls == n - 2
-    assert third.searches == first.searches
+    assert _timeless(third.searches) == _timeless(first.searches)
+    assert third.searches[0]["seconds"] > search["seconds"]
+    assert third.searches[1:] == first.searches[1:]  # replayed whole: its seconds as recorded
+    for s in third.searches:
+        calls = store.search_calls(s["search_id"])
+        timed = sum(call.get("seconds") or 0.0 for role, _, call in calls if role != "judge")
+        assert s["seconds"] == round(timed, 3)
     store.close()
+
+
+def _timeless(searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in s.items() if k != "seconds"} for s in searches]
+
+
+class _SlowClock:
+    """A ``time`` module whose ``perf_counter`` gains 10 ms at every reading."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def perf_counter(self) -> float:
+        self.readings += 1
+        return time.perf_counter() + 0.01 * self.readings
 
 
 def test_run_id_follows_the_adaptive_settings(tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ from thinksafe.repair.somf import export, merge  # noqa: E402
 from thinksafe.repair.somf.data import Pair  # noqa: E402
 from thinksafe.repair.somf.inputs import Sources, load_fusion  # noqa: E402
 from thinksafe.repair.somf.mask import ConcreteMask, apply_mask  # noqa: E402
-from thinksafe.repair.somf.train import TrainConfig, pair_loss, retain_loss, train  # noqa: E402
+from thinksafe.repair.somf.train import (  # noqa: E402
+    RetainReference,
+    TrainConfig,
+    batch_order,
+    pair_loss,
+    retain_loss,
+    train,
+)
 from thinksafe.repair.somf.vectors import quiet_peft  # noqa: E402
 
 
@@ -184,6 +191,84 @@ def test_retain_rows_change_training(trio: Any) -> None:
     b = train(kept, tok, pairs, cfg, device="cpu", retain=rows)
     assert a["curve"] != b["curve"]
     assert not all(torch.equal(x, y) for x, y in zip(plain.mask.logits, kept.mask.logits))
+
+
+RETAIN_ROWS = [(p, c) for p, c, _ in PAIRS] + [(p, r) for p, _, r in PAIRS[:2]]
+
+
+def _uneven_mask(fusion: Any) -> None:
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for logit in fusion.mask.logits:
+            logit.copy_(3 * torch.randn(logit.shape, generator=gen))
+
+
+def _count_reference_rows(fusion: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rows per forward pass run with the fine-tuned model's weights (mask mode ``ones``)."""
+    calls: list[int] = []
+    last: list[str] = []
+    weights, forward = fusion.weights, fusion.forward
+
+    def spy_weights(mode: str, *args: Any, **kwargs: Any) -> Any:
+        last[:] = [mode]
+        return weights(mode, *args, **kwargs)
+
+    def spy_forward(w: Any, **inputs: Any) -> Any:
+        if last == ["ones"]:
+            calls.append(int(inputs["input_ids"].shape[0]))
+        return forward(w, **inputs)
+
+    monkeypatch.setattr(fusion, "weights", spy_weights)
+    monkeypatch.setattr(fusion, "forward", spy_forward)
+    return calls
+
+
+def test_kept_retain_reference_gives_the_same_losses_with_one_pass_per_row(
+    trio: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fusion, tok = fusion_for(trio, "none")
+    _uneven_mask(fusion)
+    cfg = TrainConfig(steps=6, batch_size=4, retain_weight=1.0, seed=3)
+    order = batch_order(len(RETAIN_ROWS), cfg)  # batches of 4 and 2: each epoch mixes rows anew
+    chunks = [[RETAIN_ROWS[i] for i in idx] for idx in order]
+    fresh = [  # the fine-tuned model scored again with every batch (as before the cache)
+        retain_loss(fusion, rows, tok, cfg, torch.Generator(), "cpu", mode="expected").detach()
+        for rows in chunks
+    ]
+    calls = _count_reference_rows(fusion, monkeypatch)
+    ref = RetainReference(fusion, RETAIN_ROWS, tok, cfg, "cpu")
+    gen = torch.Generator()
+    kept = [
+        retain_loss(
+            fusion, rows, tok, cfg, gen, "cpu", mode="expected", reference=ref.logps(idx, gen)
+        ).detach()
+        for idx, rows in zip(order, chunks)
+    ]
+    assert sum(float(a) > 0 for a in fresh) >= 3  # the hinge is active: the values say something
+    torch.testing.assert_close(torch.stack(kept), torch.stack(fresh), rtol=1e-5, atol=1e-6)
+    assert sum(calls) == len(RETAIN_ROWS)  # each row scored once, over 6 batches
+    assert len(calls) == 2  # the first epoch's two batches; later batches reuse the values
+
+
+def test_training_scores_each_retain_row_once_with_the_finetuned_model(
+    trio: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = [Pair(*p) for p in PAIRS]
+    cfg = TrainConfig(steps=5, lr=0.1, batch_size=4, retain_weight=1.0, reference="noisy")
+    fusion, tok = fusion_for(trio, "none")
+    calls = _count_reference_rows(fusion, monkeypatch)
+    out = train(fusion, tok, pairs, cfg, device="cpu", retain=RETAIN_ROWS)
+    assert out["steps_run"] == 5
+    assert sum(calls) == len(RETAIN_ROWS) and len(calls) < cfg.steps
+
+
+def test_dare_retain_reference_is_drawn_again_per_call(trio: Any) -> None:
+    fusion, tok = fusion_for(trio, "dare", n=2)
+    cfg = TrainConfig(batch_size=4)
+    ref = RetainReference(fusion, RETAIN_ROWS, tok, cfg, "cpu")
+    gen = torch.Generator().manual_seed(0)
+    first, second = ref.logps([0, 1], gen), ref.logps([0, 1], gen)
+    assert not ref.cache and not torch.equal(first, second)
 
 
 @pytest.mark.parametrize(

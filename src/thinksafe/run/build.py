@@ -235,7 +235,6 @@ def build_plan(
     n_workers = resolve_workers(config, target_factory) if fork_workers else 1
     if target is None:
         target = make_target(config.model, config.connection)
-    built: list[Target] = [target]
     pool = None
     judges: list[Judge] = []
     try:
@@ -249,8 +248,7 @@ def build_plan(
         judges, judge_targets = build_judges(
             config.judges or (default_judge(),), config.judge_connection, make_target
         )
-        built.extend(judge_targets)
-        share_gpu(built)  # vllm/ engines of the target and the judges
+        share_gpu(target, judge_targets)  # vllm/ engines of the target and the judges
         # An attack that needs what the target lacks is refused before any call.
         check_target_abilities(config.attacks, target)
     except BaseException:
@@ -294,7 +292,7 @@ def build_replay_plan(
     judges, judge_targets = build_judges(
         config.judges or (default_judge(),), config.judge_connection, make_target
     )
-    share_gpu(judge_targets)
+    share_gpu(None, judge_targets)  # the replay target holds no engine: judges only
     return Plan(
         config=config,
         samples=replay.samples,

@@ -18,15 +18,16 @@ of :class:`VLLMOptions`::
 A request that sets neither ``temperature`` nor ``top_p`` is decoded with the model's own
 sampling settings (:mod:`thinksafe.targets.defaults`) unless ``model_defaults=false``.
 
-Two engines in one run (the target and a guard judge, ``llama-guard:vllm/...``) share the GPU:
-:func:`share_gpu` splits :data:`GPU_MEMORY` between the engines whose spec does not set
-``gpu_memory_utilization``, two parts to the target and one to each judge.
+Two engines in one run (the target and a guard judge, ``llama-guard:vllm/...``, or two guard
+judges) share the GPU: :func:`share_gpu` splits :data:`GPU_MEMORY` between the engines whose
+spec does not set ``gpu_memory_utilization``, two parts to the target and one to each judge.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -299,27 +300,30 @@ def _parser_class(name: str) -> Any:
         ) from None
 
 
-def share_gpu(targets: Sequence[object]) -> dict[str, float]:
-    """Split the GPU's memory between the ``vllm/`` engines among ``targets`` (the run's
-    target first, then its judges' targets) whose spec sets no ``gpu_memory_utilization``:
-    what the others set is taken from :data:`GPU_MEMORY` first, then the rest goes two parts to
-    the target and one to each judge. Returns each engine's model and share; a ``ConfigError``
-    when the shares set in the specs leave no room."""
+def _vllm_engine(target: object | None) -> VLLMEngine | None:
+    engine = getattr(target, "engine", None)
+    return engine if isinstance(target, LocalTarget) and isinstance(engine, VLLMEngine) else None
+
+
+def share_gpu(target: object | None, judges: Sequence[object] = ()) -> dict[str, float]:
+    """Split the GPU's memory between the ``vllm/`` engines of a run: its ``target`` (``None``
+    or any other kind when it holds no engine, as when judging recorded transcripts) and its
+    ``judges``' targets. Engines whose spec sets ``gpu_memory_utilization`` keep it; it is taken
+    from :data:`GPU_MEMORY` first, and the rest goes two parts to the target's engine and one to
+    each judge's, so that the shares add up to :data:`GPU_MEMORY` at most. Returns each
+    engine's model and share; a ``ConfigError`` when the shares set in the specs leave no
+    room."""
+    lead = _vllm_engine(target)
     engines: list[VLLMEngine] = []
-    for target in targets:
-        engine = getattr(target, "engine", None)
-        if (
-            isinstance(target, LocalTarget)
-            and isinstance(engine, VLLMEngine)
-            and all(engine is not seen for seen in engines)
-        ):
+    for engine in (lead, *(_vllm_engine(j) for j in judges)):
+        if engine is not None and all(engine is not seen for seen in engines):
             engines.append(engine)
     if len(engines) < 2:
         return {}
     fixed = [e.options.gpu_memory_utilization for e in engines]
     asked = sum(v for v in fixed if v is not None)
     free = [i for i, v in enumerate(fixed) if v is None]
-    parts = [2 if i == 0 else 1 for i in free]
+    parts = [2 if i == 0 and lead is not None else 1 for i in free]
     left = (1.0 if not free else GPU_MEMORY) - asked
     if left < -1e-9 or (free and left / sum(parts) < _MIN_SHARE):
         raise ConfigError(
@@ -331,7 +335,8 @@ def share_gpu(targets: Sequence[object]) -> dict[str, float]:
     for index, engine in enumerate(engines):
         value = fixed[index]
         if value is None:
-            engine.gpu_share = round(left * parts[free.index(index)] / sum(parts), 3)
+            share = left * parts[free.index(index)] / sum(parts)
+            engine.gpu_share = math.floor(share * 1000 + 1e-6) / 1000  # never rounded up
             value = engine.gpu_share
         shares[engine.model_name] = value
     return shares

@@ -146,6 +146,53 @@ def pair_loss(
     return dpo_loss(sequence_logps(logits, batch), ref, cfg.beta)
 
 
+class RetainReference:
+    """The fine-tuned model's log-probability of each retain row, computed at the row's first
+    use and kept: the model is frozen, so the value never changes. Rows not yet seen are scored
+    together in one forward pass. Under a DARE merge the fine-tuned model is a fresh random draw
+    per call, so nothing is kept and every call scores its rows again (as before)."""
+
+    def __init__(
+        self,
+        fusion: Fusion,
+        rows: Sequence[tuple[str, str]],
+        tokenizer: Any,
+        cfg: TrainConfig,
+        device: str,
+    ) -> None:
+        self.fusion = fusion
+        self.rows = rows
+        self.tokenizer = tokenizer
+        self.cfg = cfg
+        self.device = device
+        self.keep = fusion.merge_config.method != "dare"
+        self.cache: dict[int, Tensor] = {}
+
+    def logps(self, idx: Sequence[int], gen: torch.Generator) -> Tensor:
+        missing = [i for i in dict.fromkeys(idx) if not self.keep or i not in self.cache]
+        fresh: dict[int, Tensor] = {}
+        if missing:
+            batch = encode(
+                self.tokenizer,
+                [self.rows[i] for i in missing],
+                max_length=self.cfg.max_length,
+                template=self.cfg.template,
+                device=self.device,
+            )
+            with torch.no_grad():
+                ones = self.fusion.weights("ones", gen)
+                values = sequence_logps(
+                    self.fusion.forward(
+                        ones, input_ids=batch.input_ids, attention_mask=batch.attention_mask
+                    ),
+                    batch,
+                )
+            fresh = dict(zip(missing, values))
+            if self.keep:
+                self.cache.update(fresh)
+        return torch.stack([fresh[i] if i in fresh else self.cache[i] for i in idx])
+
+
 def retain_loss(
     fusion: Fusion,
     rows: Sequence[tuple[str, str]],
@@ -155,21 +202,22 @@ def retain_loss(
     device: str,
     *,
     mode: str = "soft",
+    reference: Tensor | None = None,
 ) -> Tensor:
     """How much less likely the fused model makes each retained response than the fine-tuned
     model does, per token, counted only where it is less likely (a hinge): the mask may not buy
-    safety by unlearning what the fine-tune should keep (benign help, the new skill)."""
+    safety by unlearning what the fine-tune should keep (benign help, the new skill).
+    ``reference`` holds the fine-tuned model's log-probabilities of ``rows`` when they are
+    already known (see ``RetainReference``); without it they are computed here."""
     batch = encode(tokenizer, rows, max_length=cfg.max_length, template=cfg.template, device=device)
-    with torch.no_grad():
-        ones = fusion.weights("ones", gen)
-        ref = sequence_logps(
-            fusion.forward(ones, input_ids=batch.input_ids, attention_mask=batch.attention_mask),
-            batch,
+    if reference is None:
+        reference = RetainReference(fusion, rows, tokenizer, cfg, device).logps(
+            range(len(rows)), gen
         )
     weights = fusion.weights(mode, gen)  # type: ignore[arg-type]
     logits = fusion.forward(weights, input_ids=batch.input_ids, attention_mask=batch.attention_mask)
     tokens = batch.labels_mask.sum(-1).clamp(min=1.0)
-    return (F.relu(ref - sequence_logps(logits, batch)) / tokens).mean()
+    return (F.relu(reference - sequence_logps(logits, batch)) / tokens).mean()
 
 
 def _lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -237,6 +285,7 @@ def train(
         start = int(state["step"])
     order = batch_order(len(pairs), cfg)
     retain_order = batch_order(len(retain), replace(cfg, seed=cfg.seed + 1)) if retain else []
+    retain_ref = RetainReference(fusion, retain, tokenizer, cfg, device)
     seconds = 0.0
     for step in range(start, cfg.steps):
         t0 = time.perf_counter()
@@ -247,9 +296,17 @@ def train(
             chunk = [pairs[i] for i in order[step * cfg.grad_accum + micro]]
             loss, margin = pair_loss(fusion, chunk, tokenizer, cfg, gen, device, mode=cfg.mask_mode)
             if retain:
-                kept = [retain[i] for i in retain_order[step * cfg.grad_accum + micro]]
+                picked = retain_order[step * cfg.grad_accum + micro]
+                kept = [retain[i] for i in picked]
                 loss = loss + cfg.retain_weight * retain_loss(
-                    fusion, kept, tokenizer, cfg, gen, device, mode=cfg.mask_mode
+                    fusion,
+                    kept,
+                    tokenizer,
+                    cfg,
+                    gen,
+                    device,
+                    mode=cfg.mask_mode,
+                    reference=retain_ref.logps(picked, gen),
                 )
             (loss / cfg.grad_accum).backward()  # type: ignore[no-untyped-call]
             total += float(loss.detach()) / cfg.grad_accum
