@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from thinksafe.errors import ConfigError
-from thinksafe.run.engine import RunResult
+from thinksafe.run.engine import JUDGE_ERROR_PREFIX, RunResult
 from thinksafe.text import printable
 
 # A client error (4xx) that will fail again, as the providers word it; 408, 409 and 429 are
@@ -29,6 +29,48 @@ def error_counts(results: Sequence[RunResult]) -> Counter[str]:
             if item.completion.error is not None:
                 counts[item.completion.error] += 1
     return counts
+
+
+def judge_error_counts(results: Sequence[RunResult]) -> Counter[str]:
+    """How often each judge-call error message occurs in the runs."""
+    counts: Counter[str] = Counter()
+    for result in results:
+        for item in result.results:
+            for verdict in item.verdicts.values():
+                if verdict.rationale.startswith(JUDGE_ERROR_PREFIX):
+                    counts[verdict.rationale[len(JUDGE_ERROR_PREFIX) :]] += 1
+    return counts
+
+
+def report_judge_failures(results: Sequence[RunResult], err: Console) -> int:
+    """Print the most frequent judge-call errors; return 1 when no call of a judge succeeded
+    in a run (0 otherwise). A judge whose calls all failed with one and the same client error
+    is a user mistake and raises ``ConfigError`` with the server's reason."""
+    counts = judge_error_counts(results)
+    if not counts:
+        return 0
+    err.print(f"{sum(counts.values())} judge call(s) failed; most frequent reasons:")
+    for message, n in counts.most_common(TOP_ERRORS):
+        err.print(f"  {n} x {escape(printable(message))}", soft_wrap=True)
+    for result in results:
+        by_judge: dict[str, list[str]] = {}
+        for item in result.results:
+            for (judge, _), verdict in item.verdicts.items():
+                by_judge.setdefault(judge, []).append(verdict.rationale)
+        for judge, rationales in by_judge.items():
+            if not all(r.startswith(JUDGE_ERROR_PREFIX) for r in rationales):
+                continue
+            reasons = sorted({r[len(JUDGE_ERROR_PREFIX) :] for r in rationales})
+            if len(reasons) == 1 and _CLIENT_ERROR.search(reasons[0]):
+                raise ConfigError(f"judge {judge}: {printable(reasons[0])}")
+            err.print(
+                f"no call of judge {escape(printable(judge))} succeeded in run {result.run_id}:"
+                f" {escape(printable(reasons[0]))}; check --judge-base-url and"
+                " --judge-api-key-env, then run the same command again",
+                soft_wrap=True,
+            )
+            return 1
+    return 0
 
 
 def report_failures(results: Sequence[RunResult], err: Console) -> int:
