@@ -104,3 +104,10 @@ def check_url(url: str) -> None:
         raise ConfigError(
             f"{url!r} is not a server URL; give one like http://localhost:8000/v1 with --base-url"
         )
+    if parts.username is not None or parts.password is not None:
+        # said without the URL: it holds a secret, which must not reach logs or the store
+        raise ConfigError(
+            "a server URL must not hold a user name or password (user:password@); put the key"
+            " in an environment variable and name it with --api-key-env (--judge-api-key-env"
+            " for the judges' server)"
+        )

@@ -148,3 +148,21 @@ def test_store_that_is_not_a_database(tmp_path: Path) -> None:
 def test_bad_numbers(tmp_path: Path, flag: str) -> None:
     proc = run_cli("run", "--model", "mock/refuser", flag, "--store", str(tmp_path / "s.db"))
     assert_one_line_error(proc)
+
+
+@pytest.mark.parametrize("flag", ["--base-url", "--judge-base-url"])
+def test_credentials_in_a_server_url_are_refused_and_never_stored(
+    tmp_path: Path, flag: str
+) -> None:
+    store = tmp_path / "s.db"
+    url = f"http://user:sk-in-url-secret@127.0.0.1:{free_port()}/v1"
+    args = ["run", "--model", "mock/refuser", "--suite", "starter", "--limit", "1"]
+    if flag == "--base-url":
+        args[2] = "openai/m"
+        args += [flag, url]
+    else:
+        args += ["--judge", "safety:openai/j", flag, url]
+    proc = run_cli(*args, "--store", str(store))
+    assert_one_line_error(proc, "user:password@", "--api-key-env")
+    assert "sk-in-url-secret" not in proc.stderr + proc.stdout
+    assert not store.exists() or b"sk-in-url-secret" not in store.read_bytes()
