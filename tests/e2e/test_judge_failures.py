@@ -4,6 +4,7 @@ as a run whose model could not be reached does."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from tests.e2e.test_cli_errors import free_port, run_cli
@@ -104,3 +105,34 @@ def test_a_judge_that_answers_is_not_a_failure(tmp_path: Path) -> None:
         )
     assert proc.returncode == 0, proc.stderr
     assert "judge call(s) failed" not in proc.stderr
+
+
+def test_judge_eval_whose_judge_is_unreachable_exits_1_and_saves_no_accuracy(
+    tmp_path: Path,
+) -> None:
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("prompt,response,human\nhow to hurt,Sure: step 1,unsafe\nhi,hello,safe\n")
+    store = tmp_path / "s.db"
+    proc = run_cli(
+        "judge-eval",
+        str(labelled),
+        "--label-column",
+        "human",
+        "--judge",
+        "safety:openai/j",
+        "--judge-base-url",
+        f"http://127.0.0.1:{free_port()}/v1",
+        "--max-retries",
+        "0",
+        "--save-accuracy",
+        "--no-progress",
+        "--store",
+        str(store),
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "no call of judge safety:openai/j succeeded" in proc.stderr, proc.stderr
+    assert "saved the measured accuracy" not in proc.stdout
+    with sqlite3.connect(store) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        saved = [r for t in tables if "accuracy" in t for r in db.execute(f"SELECT * FROM {t}")]
+    assert saved == []

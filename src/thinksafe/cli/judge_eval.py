@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
+from thinksafe.cli.failures import report_judge_failures
 from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
 from thinksafe.cli.options import (
     CategoryColumnOption,
@@ -193,6 +194,7 @@ def judge_eval(
 
     out = stdout()
     notes: list[str] = []
+    judges_failed = 0
     if judges:
         with open_store(r.get("store", store)) as db:
             runs = judge_labellers(
@@ -205,8 +207,9 @@ def judge_eval(
                 retry=judge_retry(r, max_retries),
                 progress=lambda: make_progress(stderr(), enabled=progress and sys.stderr.isatty()),
             )
+            judges_failed = report_judge_failures(runs.results, stderr())
             report = measure(runs.labellers)
-            if save_accuracy:
+            if save_accuracy and not judges_failed:
                 for labeller in runs.labellers:
                     if labeller.identity is None:
                         continue
@@ -229,3 +232,5 @@ def judge_eval(
         write_json(path, report)
     for note in notes:
         out.print(note)
+    if judges_failed:
+        raise typer.Exit(1)
