@@ -133,6 +133,8 @@ def test_judge_eval_whose_judge_is_unreachable_exits_1_and_saves_no_accuracy(
     assert "no call of judge safety:openai/j succeeded" in proc.stderr, proc.stderr
     assert "saved the measured accuracy" not in proc.stdout
     with sqlite3.connect(store) as db:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         saved = [r for t in tables if "accuracy" in t for r in db.execute(f"SELECT * FROM {t}")]
     assert saved == []
