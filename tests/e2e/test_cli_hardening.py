@@ -127,3 +127,17 @@ def test_store_in_a_read_only_folder_is_read(store: Path, tmp_path: Path) -> Non
         assert sorted(p.name for p in folder.iterdir()) == ["s.db"]
     finally:
         folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("kind", ["folder", "not-utf8", "bad-yaml"])
+def test_unreadable_config_file(tmp_path: Path, kind: str) -> None:
+    config = tmp_path / "run.yaml"
+    if kind == "folder":
+        config.mkdir()
+    elif kind == "not-utf8":
+        config.write_bytes(b"\xff\xfe\x00model: x\n")
+    else:
+        config.write_text("model: [unclosed\nsuite: starter\n")
+    proc = mock_run(tmp_path / "s.db", "--config", str(config))
+    one_line_error(proc, "config file", str(config))
+    assert not (tmp_path / "s.db").exists(), "nothing should have run"
