@@ -144,6 +144,31 @@ def test_store_that_is_not_a_database(tmp_path: Path) -> None:
     assert_one_line_error(proc, "s.db")
 
 
+@pytest.mark.parametrize("table", ["runs", "invoices"])
+@pytest.mark.parametrize("command", ["runs", "run"])
+def test_sqlite_database_of_another_program_is_left_as_it_is(
+    tmp_path: Path, table: str, command: str
+) -> None:
+    import sqlite3
+
+    store = tmp_path / "other.db"
+    with sqlite3.connect(store) as db:
+        db.execute(f"CREATE TABLE {table} (x)")
+        db.execute(f"INSERT INTO {table} VALUES (1)")
+    db.close()
+    before = store.read_bytes()
+    args = ["runs"] if command == "runs" else ["run", "--model", "mock/refuser", "--limit", "1"]
+    proc = run_cli(*args, "--store", str(store))
+    assert_one_line_error(proc, "not a thinksafe store", table, "--store")
+    assert store.read_bytes() == before
+    with sqlite3.connect(store) as db:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    db.close()
+    assert names == [table]
+    assert mode == "delete"
+
+
 @pytest.mark.parametrize("flag", ["--max-error-rate=2", "--max-concurrency=0", "--limit=0"])
 def test_bad_numbers(tmp_path: Path, flag: str) -> None:
     proc = run_cli("run", "--model", "mock/refuser", flag, "--store", str(tmp_path / "s.db"))
