@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -79,3 +80,13 @@ def test_ctrl_c_on_a_terminal_says_how_to_resume(tmp_path: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 130, text
     assert "run the same command to resume" in text
     assert "Traceback" not in text
+    # At once, not only once the run's stamp has gone stale, it is listed as interrupted.
+    listed = subprocess.run(
+        [sys.executable, "-m", "thinksafe.cli.main", "runs", "--store", str(tmp_path / "s.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "interrupted" in listed.stdout and "running" not in listed.stdout, listed.stdout

@@ -122,7 +122,8 @@ class _Heartbeat:
                 for run_id in list(self.runs):
                     with contextlib.suppress(sqlite3.Error):
                         db.execute(
-                            "UPDATE runs SET updated_at=? WHERE id=? AND status='running'",
+                            "UPDATE runs SET updated_at=?, status='running' WHERE id=?"
+                            " AND status IN ('running', 'interrupted')",
                             (stamp, run_id),
                         )
         finally:
@@ -325,8 +326,19 @@ class Store:
         self._db.execute("COMMIT")
 
     def close(self) -> None:
+        unfinished = sorted(self._heartbeat.runs)
         self._heartbeat.stop()
         self.flush()
+        if unfinished:
+            # Closed before finish_run (Ctrl-C, an error): say so at once rather than once
+            # the stamp goes stale. Another process running the same run stamps it back.
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            with contextlib.suppress(sqlite3.Error):
+                self._db.executemany(
+                    "UPDATE runs SET status='interrupted', updated_at=? WHERE id=?"
+                    " AND status='running'",
+                    [(stamp, run_id) for run_id in unfinished],
+                )
         self._db.close()
 
     def __enter__(self) -> Store:
