@@ -70,3 +70,13 @@ def test_sweep_table_fits_80_columns(tmp_path: Path) -> None:
         assert run_id in table.split("runs ", 1)[0], table
     assert "cov." in table
     assert len(re.findall(r"\[\d+\.\d-\d+\.\d\]", table)) >= 3, table  # intervals whole
+
+
+def test_report_of_two_runs_fits_80_columns(tmp_path: Path) -> None:
+    store = str(tmp_path / "cmp.db")
+    for model in ("refuser", "reasoner"):
+        args = ("run", "--model", f"mock/{model}", "--suite", "starter", "--judge", "rules")
+        cli(*args, "--limit", "20", "--name", model, "--store", store, "--no-progress")
+    shown = cli("report", "refuser", "reasoner", "--store", store, "-o", str(tmp_path / "c.html"))
+    fits(shown.stdout)
+    assert "A: mock/refuser on starter. Trace vs answer" in shown.stdout
