@@ -162,6 +162,23 @@ def test_a_killed_run_is_interrupted_and_a_live_one_running(tmp_path: Path) -> N
             _age_stamp(store)
             time.sleep(HEARTBEAT_S * 2.5)
             assert _run_status(store) == "running"
+            live = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "thinksafe.cli.main",
+                    "show",
+                    "latest",
+                    "--store",
+                    str(store),
+                ],
+                capture_output=True,
+                text=True,
+                env={**_env(), "COLUMNS": "200"},
+                timeout=60,
+            )
+            assert live.returncode == 1
+            assert "still running" in live.stdout and "again" not in live.stdout, live.stdout
             proc.kill()
             proc.wait()
         finally:
