@@ -191,3 +191,31 @@ def test_credentials_in_a_server_url_are_refused_and_never_stored(
     assert_one_line_error(proc, "user:password@", "--api-key-env")
     assert "sk-in-url-secret" not in proc.stderr + proc.stdout
     assert not store.exists() or b"sk-in-url-secret" not in store.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "kind"),
+    [("LIMIT", "abc", "whole number"), ("TEMPERATURE", "hot", "number"), ("RAY", "maybe", "true")],
+)
+def test_bad_environment_value_names_its_variable(
+    tmp_path: Path, variable: str, value: str, kind: str
+) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "mock/refuser",
+        "--store",
+        str(tmp_path / "s.db"),
+        env={f"THINKSAFE_{variable}": value},
+    )
+    assert_one_line_error(proc, f"THINKSAFE_{variable}", repr(value), kind)
+    assert "_as_bool" not in proc.stderr
+
+
+def test_bad_config_value_names_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("limit: abc\n")
+    proc = run_cli(
+        "run", "--model", "mock/refuser", "--config", str(config), "--store", str(tmp_path / "s.db")
+    )
+    assert_one_line_error(proc, "limit", "config file", "whole number")

@@ -161,19 +161,31 @@ class Resolver:
     def get(self, name: str, flag: Any, default: Any = None, cast: Any = None) -> Any:
         if flag is not None and flag != () and flag != []:
             return flag
-        env = os.environ.get("THINKSAFE_" + name.upper())
+        variable = "THINKSAFE_" + name.upper()
+        env = os.environ.get(variable)
         if env is not None and env != "":
             value: Any = env
+            source = f"{variable}={value!r}"
         elif name in self.config:
             value = self.config[name]
+            source = f"{name}: {value!r} in the config file"
         else:
             return default
         if cast is not None and value is not None:
             try:
                 value = cast(value)
             except (TypeError, ValueError):
-                raise ConfigError(f"{name} = {value!r} is not a valid {cast.__name__}") from None
+                kind = _KINDS.get(getattr(cast, "__name__", ""), "a valid value")
+                raise ConfigError(f"{source} is not {kind}; fix or remove it") from None
         return value
+
+
+# What a value cast by Resolver.get must be, in words.
+_KINDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "_as_bool": "true or false (also yes/no, on/off, 1/0)",
+}
 
 
 def as_list(value: Any) -> tuple[str, ...]:
