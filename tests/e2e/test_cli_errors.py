@@ -219,3 +219,47 @@ def test_bad_config_value_names_the_config_file(tmp_path: Path) -> None:
         "run", "--model", "mock/refuser", "--config", str(config), "--store", str(tmp_path / "s.db")
     )
     assert_one_line_error(proc, "limit", "config file", "whole number")
+
+
+def test_key_with_a_trailing_newline_is_used_without_it(tmp_path: Path) -> None:
+    from tests.fakeserver import FakeOpenAIServer
+
+    with FakeOpenAIServer() as srv:
+        proc = run_cli(
+            "run",
+            "--model",
+            "openai/m",
+            "--base-url",
+            srv.base_url,
+            "--suite",
+            "starter",
+            "--limit",
+            "1",
+            "--judge",
+            "rules",
+            "--no-progress",
+            "--store",
+            str(tmp_path / "s.db"),
+            env={"OPENAI_API_KEY": "sk-from-a-file\n"},
+        )
+        headers = [r.headers.get("Authorization") for r in srv.chat_requests]
+    assert proc.returncode == 0, proc.stderr
+    assert headers == ["Bearer sk-from-a-file"]
+
+
+@pytest.mark.parametrize("key", ["sk-ключ-secret", "sk-in\x01side-secret", "sk-a\nb-secret"])
+def test_key_with_characters_no_key_has_is_refused(tmp_path: Path, key: str) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "openai/m",
+        "--base-url",
+        f"http://127.0.0.1:{free_port()}/v1",
+        "--api-key-env",
+        "MY_KEY",
+        "--store",
+        str(tmp_path / "s.db"),
+        env={"MY_KEY": key},
+    )
+    assert_one_line_error(proc, "MY_KEY")
+    assert "secret" not in proc.stderr
