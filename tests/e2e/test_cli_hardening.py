@@ -141,3 +141,26 @@ def test_unreadable_config_file(tmp_path: Path, kind: str) -> None:
     proc = mock_run(tmp_path / "s.db", "--config", str(config))
     one_line_error(proc, "config file", str(config))
     assert not (tmp_path / "s.db").exists(), "nothing should have run"
+
+
+@pytest.mark.parametrize("command", ["run", "judge", "judge-eval", "report", "export"])
+def test_output_onto_a_store_is_refused_and_the_store_kept(
+    store: Path, tmp_path: Path, command: str
+) -> None:
+    target = tmp_path / "kept.db"
+    shutil.copy(store, target)
+    before = target.read_bytes()
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"prompt": "p", "response": "I cannot help.", "human": "safe"}\n')
+    args = {
+        "run": ["run", "--model", "mock/refuser", "--limit", "1", "--judge", "rules"],
+        "judge": ["judge", str(rows), "--judge", "rules"],
+        "judge-eval": ["judge-eval", str(rows), "--label-column", "human", "--judge", "rules"],
+        "report": ["report", "latest", "-o", str(target)],
+        "export": ["export", "latest", "--format", "jsonl", "-o", str(target)],
+    }[command]
+    if command in ("run", "judge", "judge-eval"):
+        args += ["--json", str(target)]
+    proc = cli(*args, "--store", str(store if command in ("report", "export") else target))
+    one_line_error(proc, str(target), "store")
+    assert target.read_bytes() == before

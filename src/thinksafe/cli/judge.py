@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
+from thinksafe.cli.app import app, check_output, open_store, stderr, stdout, write_json
 from thinksafe.cli.failures import report_judge_failures
 from thinksafe.cli.options import (
     CategoryColumnOption,
@@ -125,6 +125,7 @@ def judge(
     """Judge existing transcripts (prompt, response, optional reasoning): same store, cache,
     summary and tables as `thinksafe run`."""
     r = Resolver(load_config_file(config))
+    check_output(r.get("json", json_path), "--json")
     options = transcript_options(
         r,
         {

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
+from thinksafe.cli.app import app, check_output, open_store, stderr, stdout, write_json
 from thinksafe.cli.failures import report_judge_failures
 from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
 from thinksafe.cli.options import (
@@ -140,6 +140,7 @@ def judge_eval(
     """Measure judges against human labels: accuracy, precision, recall, F1, kappa, MCC, error
     rates and the confusion matrix, overall, per true class and per category."""
     r = Resolver(load_config_file(config))
+    check_output(r.get("json", json_path), "--json")
     if channel is not None and channel not in EVAL_CHANNELS:
         raise ConfigError(f"--channel must be one of {', '.join(EVAL_CHANNELS)}, got {channel!r}")
     if bootstrap < 1:
