@@ -21,6 +21,11 @@ _CLIENT_ERROR = re.compile(r"HTTP (4(?!08|09|29)\d\d)\b")
 TOP_ERRORS = 3
 
 
+def one_line(text: object) -> str:
+    """A server's reason, which may be a whole HTML page, on one printable line."""
+    return printable(" ".join(str(text).split()))
+
+
 def error_counts(results: Sequence[RunResult]) -> Counter[str]:
     """How often each model-call error message occurs in the runs."""
     counts: Counter[str] = Counter()
@@ -51,7 +56,7 @@ def report_judge_failures(results: Sequence[RunResult], err: Console) -> int:
         return 0
     err.print(f"{sum(counts.values())} judge call(s) failed; most frequent reasons:")
     for message, n in counts.most_common(TOP_ERRORS):
-        err.print(f"  {n} x {escape(printable(message))}", soft_wrap=True)
+        err.print(f"  {n} x {escape(one_line(message))}", soft_wrap=True)
     for result in results:
         by_judge: dict[str, list[str]] = {}
         for item in result.results:
@@ -62,10 +67,10 @@ def report_judge_failures(results: Sequence[RunResult], err: Console) -> int:
                 continue
             reasons = sorted({r[len(JUDGE_ERROR_PREFIX) :] for r in rationales})
             if len(reasons) == 1 and _CLIENT_ERROR.search(reasons[0]):
-                raise ConfigError(f"judge {judge}: {printable(reasons[0])}")
+                raise ConfigError(f"judge {judge}: {one_line(reasons[0])}")
             err.print(
                 f"no call of judge {escape(printable(judge))} succeeded in run {result.run_id}:"
-                f" {escape(printable(reasons[0]))}; check --judge-base-url and"
+                f" {escape(one_line(reasons[0]))}; check --judge-base-url and"
                 " --judge-api-key-env, then run the same command again",
                 soft_wrap=True,
             )
@@ -83,7 +88,7 @@ def report_failures(results: Sequence[RunResult], err: Console) -> int:
         total = sum(counts.values())
         err.print(f"{total} model call(s) failed; most frequent reasons:")
         for message, n in counts.most_common(TOP_ERRORS):
-            err.print(f"  {n} x {escape(printable(message))}", soft_wrap=True)
+            err.print(f"  {n} x {escape(one_line(message))}", soft_wrap=True)
     for result in results:
         if not result.results:
             continue
@@ -92,10 +97,10 @@ def report_failures(results: Sequence[RunResult], err: Console) -> int:
             if len(reasons) == 1:
                 (reason,) = reasons
                 if _CLIENT_ERROR.search(reason):
-                    raise ConfigError(printable(reason))
+                    raise ConfigError(one_line(reason))
             first = counts.most_common(1)[0][0] if counts else "unknown"
             err.print(
-                f"no model call succeeded in run {result.run_id}: {escape(printable(first))}",
+                f"no model call succeeded in run {result.run_id}: {escape(one_line(first))}",
                 soft_wrap=True,
             )
             return 1
@@ -104,10 +109,10 @@ def report_failures(results: Sequence[RunResult], err: Console) -> int:
         if searches and all(s.get("status") == "error" for s in searches):
             why = sorted({str(s.get("error") or "") for s in searches})
             if len(why) == 1 and _CLIENT_ERROR.search(why[0]):
-                raise ConfigError(printable(why[0]))
+                raise ConfigError(one_line(why[0]))
             err.print(
                 f"no adaptive search of run {result.run_id} finished: every one ended with an"
-                f" error ({escape(printable(why[0]))}); run the same command again to retry",
+                f" error ({escape(one_line(why[0]))}); run the same command again to retry",
                 soft_wrap=True,
             )
             return 1
