@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,15 @@ class ConnectionConfig:
 
     def describe(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "api_key_env": self.api_key_env}
+
+
+_TARGET_FLAG = re.compile(r"(?<![\w-])--(base-url|api-key-env)\b")
+
+
+def for_judge_server(message: str) -> str:
+    """A target's message about its server, for a judge or attacker model: those are reached
+    through ``--judge-base-url`` and ``--judge-api-key-env``, which it names instead."""
+    return _TARGET_FLAG.sub(r"--judge-\1", message)
 
 
 def check_url(url: str) -> None:

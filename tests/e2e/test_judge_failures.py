@@ -61,6 +61,8 @@ def test_run_whose_judge_calls_all_fail_with_one_client_error_exits_2(tmp_path: 
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "404" in last, proc.stderr
+    # the judge's server is set with --judge-base-url, not the target's --base-url
+    assert "--judge-base-url" in last and " --base-url" not in last, last
 
 
 def test_judge_command_whose_judge_is_unreachable_exits_1(tmp_path: Path) -> None:
@@ -138,3 +140,29 @@ def test_judge_eval_whose_judge_is_unreachable_exits_1_and_saves_no_accuracy(
         }
         saved = [r for t in tables if "accuracy" in t for r in db.execute(f"SELECT * FROM {t}")]
     assert saved == []
+
+
+def test_unreachable_attacker_names_the_judge_server_flags(tmp_path: Path) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "mock/reasoner",
+        "--suite",
+        "starter",
+        "--limit",
+        "1",
+        "--judge",
+        "rules",
+        "--attack",
+        "past-tense:attacker=openai/x",
+        "--judge-base-url",
+        f"http://127.0.0.1:{free_port()}/v1",
+        "--no-progress",
+        "--store",
+        str(tmp_path / "s.db"),
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "attacker openai/x" in lines[0] and "cannot reach" in lines[0], lines[0]
+    assert "--judge-base-url" in lines[0] and " --base-url" not in lines[0], lines[0]

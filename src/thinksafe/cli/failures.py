@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
+from thinksafe.config import for_judge_server
 from thinksafe.errors import ConfigError
 from thinksafe.run.engine import JUDGE_ERROR_PREFIX, RunResult
 from thinksafe.text import printable
@@ -65,7 +66,7 @@ def report_judge_failures(results: Sequence[RunResult], err: Console) -> int:
         for judge, rationales in by_judge.items():
             if not all(r.startswith(JUDGE_ERROR_PREFIX) for r in rationales):
                 continue
-            reasons = sorted({r[len(JUDGE_ERROR_PREFIX) :] for r in rationales})
+            reasons = sorted({for_judge_server(r[len(JUDGE_ERROR_PREFIX) :]) for r in rationales})
             if len(reasons) == 1 and _CLIENT_ERROR.search(reasons[0]):
                 raise ConfigError(f"judge {judge}: {one_line(reasons[0])}")
             err.print(
