@@ -164,3 +164,11 @@ def test_output_onto_a_store_is_refused_and_the_store_kept(
     proc = cli(*args, "--store", str(store if command in ("report", "export") else target))
     one_line_error(proc, str(target), "store")
     assert target.read_bytes() == before
+
+
+def test_json_to_dev_stdout_on_a_pipe_is_written(tmp_path: Path) -> None:
+    if not Path("/dev/stdout").exists():
+        pytest.skip("no /dev/stdout here")
+    proc = mock_run(tmp_path / "s.db", "--json", "/dev/stdout")  # stdout is a pipe here
+    assert proc.returncode == 0, proc.stderr
+    assert '"schema": "thinksafe.summary/' in proc.stdout

@@ -80,7 +80,10 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _refuse_database(path: str | Path, flag: str) -> None:
-    """Refuse to write over a SQLite file (a store, most likely): it would be lost."""
+    """Refuse to write over a SQLite file (a store, most likely): it would be lost. Only a
+    regular file is read (``/dev/stdout`` may be a pipe, which a read would block on)."""
+    if not Path(path).is_file():
+        return
     try:
         with open(path, "rb") as fh:
             head = fh.read(len(_SQLITE_HEADER))
