@@ -120,9 +120,9 @@ def _child(
     """The body of a worker process; never returns."""
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command line's handler
         die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine decides when to stop
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command line's handler
         from thinksafe.run import aio
 
         aio.run(_serve(sock, target, generation, retry))
