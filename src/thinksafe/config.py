@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,15 @@ class ConnectionConfig:
         return {"base_url": self.base_url, "api_key_env": self.api_key_env}
 
 
+_TARGET_FLAG = re.compile(r"(?<![\w-])--(base-url|api-key-env)\b")
+
+
+def for_judge_server(message: str) -> str:
+    """A target's message about its server, for a judge or attacker model: those are reached
+    through ``--judge-base-url`` and ``--judge-api-key-env``, which it names instead."""
+    return _TARGET_FLAG.sub(r"--judge-\1", message)
+
+
 def check_url(url: str) -> None:
     """Refuse a server URL that is not ``http(s)://HOST...`` (one line that says so)."""
     try:
@@ -103,4 +113,11 @@ def check_url(url: str) -> None:
     ):
         raise ConfigError(
             f"{url!r} is not a server URL; give one like http://localhost:8000/v1 with --base-url"
+        )
+    if parts.username is not None or parts.password is not None:
+        # said without the URL: it holds a secret, which must not reach logs or the store
+        raise ConfigError(
+            "a server URL must not hold a user name or password (user:password@); put the key"
+            " in an environment variable and name it with --api-key-env (--judge-api-key-env"
+            " for the judges' server)"
         )

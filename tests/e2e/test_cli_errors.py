@@ -144,7 +144,122 @@ def test_store_that_is_not_a_database(tmp_path: Path) -> None:
     assert_one_line_error(proc, "s.db")
 
 
+@pytest.mark.parametrize("table", ["runs", "invoices"])
+@pytest.mark.parametrize("command", ["runs", "run"])
+def test_sqlite_database_of_another_program_is_left_as_it_is(
+    tmp_path: Path, table: str, command: str
+) -> None:
+    import sqlite3
+
+    store = tmp_path / "other.db"
+    with sqlite3.connect(store) as db:
+        db.execute(f"CREATE TABLE {table} (x)")
+        db.execute(f"INSERT INTO {table} VALUES (1)")
+    db.close()
+    before = store.read_bytes()
+    args = ["runs"] if command == "runs" else ["run", "--model", "mock/refuser", "--limit", "1"]
+    proc = run_cli(*args, "--store", str(store))
+    assert_one_line_error(proc, "not a thinksafe store", table, "--store")
+    assert store.read_bytes() == before
+    with sqlite3.connect(store) as db:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    db.close()
+    assert names == [table]
+    assert mode == "delete"
+
+
 @pytest.mark.parametrize("flag", ["--max-error-rate=2", "--max-concurrency=0", "--limit=0"])
 def test_bad_numbers(tmp_path: Path, flag: str) -> None:
     proc = run_cli("run", "--model", "mock/refuser", flag, "--store", str(tmp_path / "s.db"))
     assert_one_line_error(proc)
+
+
+@pytest.mark.parametrize("flag", ["--base-url", "--judge-base-url"])
+def test_credentials_in_a_server_url_are_refused_and_never_stored(
+    tmp_path: Path, flag: str
+) -> None:
+    store = tmp_path / "s.db"
+    url = f"http://user:sk-in-url-secret@127.0.0.1:{free_port()}/v1"
+    args = ["run", "--model", "mock/refuser", "--suite", "starter", "--limit", "1"]
+    if flag == "--base-url":
+        args[2] = "openai/m"
+        args += [flag, url]
+    else:
+        args += ["--judge", "safety:openai/j", flag, url]
+    proc = run_cli(*args, "--store", str(store))
+    assert_one_line_error(proc, "user:password@", "--api-key-env")
+    assert "sk-in-url-secret" not in proc.stderr + proc.stdout
+    assert not store.exists() or b"sk-in-url-secret" not in store.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "kind"),
+    [("LIMIT", "abc", "whole number"), ("TEMPERATURE", "hot", "number"), ("RAY", "maybe", "true")],
+)
+def test_bad_environment_value_names_its_variable(
+    tmp_path: Path, variable: str, value: str, kind: str
+) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "mock/refuser",
+        "--store",
+        str(tmp_path / "s.db"),
+        env={f"THINKSAFE_{variable}": value},
+    )
+    assert_one_line_error(proc, f"THINKSAFE_{variable}", repr(value), kind)
+    assert "_as_bool" not in proc.stderr
+
+
+def test_bad_config_value_names_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("limit: abc\n")
+    proc = run_cli(
+        "run", "--model", "mock/refuser", "--config", str(config), "--store", str(tmp_path / "s.db")
+    )
+    assert_one_line_error(proc, "limit", "config file", "whole number")
+
+
+def test_key_with_a_trailing_newline_is_used_without_it(tmp_path: Path) -> None:
+    from tests.fakeserver import FakeOpenAIServer
+
+    with FakeOpenAIServer() as srv:
+        proc = run_cli(
+            "run",
+            "--model",
+            "openai/m",
+            "--base-url",
+            srv.base_url,
+            "--suite",
+            "starter",
+            "--limit",
+            "1",
+            "--judge",
+            "rules",
+            "--no-progress",
+            "--store",
+            str(tmp_path / "s.db"),
+            env={"OPENAI_API_KEY": "sk-from-a-file\n"},
+        )
+        headers = [r.headers.get("Authorization") for r in srv.chat_requests]
+    assert proc.returncode == 0, proc.stderr
+    assert headers == ["Bearer sk-from-a-file"]
+
+
+@pytest.mark.parametrize("key", ["sk-ключ-secret", "sk-in\x01side-secret", "sk-a\nb-secret"])
+def test_key_with_characters_no_key_has_is_refused(tmp_path: Path, key: str) -> None:
+    proc = run_cli(
+        "run",
+        "--model",
+        "openai/m",
+        "--base-url",
+        f"http://127.0.0.1:{free_port()}/v1",
+        "--api-key-env",
+        "MY_KEY",
+        "--store",
+        str(tmp_path / "s.db"),
+        env={"MY_KEY": key},
+    )
+    assert_one_line_error(proc, "MY_KEY")
+    assert "secret" not in proc.stderr

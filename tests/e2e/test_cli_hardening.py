@@ -127,3 +127,48 @@ def test_store_in_a_read_only_folder_is_read(store: Path, tmp_path: Path) -> Non
         assert sorted(p.name for p in folder.iterdir()) == ["s.db"]
     finally:
         folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("kind", ["folder", "not-utf8", "bad-yaml"])
+def test_unreadable_config_file(tmp_path: Path, kind: str) -> None:
+    config = tmp_path / "run.yaml"
+    if kind == "folder":
+        config.mkdir()
+    elif kind == "not-utf8":
+        config.write_bytes(b"\xff\xfe\x00model: x\n")
+    else:
+        config.write_text("model: [unclosed\nsuite: starter\n")
+    proc = mock_run(tmp_path / "s.db", "--config", str(config))
+    one_line_error(proc, "config file", str(config))
+    assert not (tmp_path / "s.db").exists(), "nothing should have run"
+
+
+@pytest.mark.parametrize("command", ["run", "judge", "judge-eval", "report", "export"])
+def test_output_onto_a_store_is_refused_and_the_store_kept(
+    store: Path, tmp_path: Path, command: str
+) -> None:
+    target = tmp_path / "kept.db"
+    shutil.copy(store, target)
+    before = target.read_bytes()
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"prompt": "p", "response": "I cannot help.", "human": "safe"}\n')
+    args = {
+        "run": ["run", "--model", "mock/refuser", "--limit", "1", "--judge", "rules"],
+        "judge": ["judge", str(rows), "--judge", "rules"],
+        "judge-eval": ["judge-eval", str(rows), "--label-column", "human", "--judge", "rules"],
+        "report": ["report", "latest", "-o", str(target)],
+        "export": ["export", "latest", "--format", "jsonl", "-o", str(target)],
+    }[command]
+    if command in ("run", "judge", "judge-eval"):
+        args += ["--json", str(target)]
+    proc = cli(*args, "--store", str(store if command in ("report", "export") else target))
+    one_line_error(proc, str(target), "store")
+    assert target.read_bytes() == before
+
+
+def test_json_to_dev_stdout_on_a_pipe_is_written(tmp_path: Path) -> None:
+    if not Path("/dev/stdout").exists():
+        pytest.skip("no /dev/stdout here")
+    proc = mock_run(tmp_path / "s.db", "--json", "/dev/stdout")  # stdout is a pipe here
+    assert proc.returncode == 0, proc.stderr
+    assert '"schema": "thinksafe.summary/' in proc.stdout

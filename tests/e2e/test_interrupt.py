@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.fakeserver import FakeOpenAIServer, Reply
+from tests.fakeserver import FakeOpenAIServer, Reply, last_user_message
 
 pty = pytest.importorskip("pty")
 
@@ -79,3 +81,89 @@ def test_ctrl_c_on_a_terminal_says_how_to_resume(tmp_path: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 130, text
     assert "run the same command to resume" in text
     assert "Traceback" not in text
+    # At once, not only once the run's stamp has gone stale, it is listed as interrupted.
+    listed = subprocess.run(
+        [sys.executable, "-m", "thinksafe.cli.main", "runs", "--store", str(tmp_path / "s.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "interrupted" in listed.stdout and "running" not in listed.stdout, listed.stdout
+
+
+def _run_cli(base_url: str, suite: Path, store: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "thinksafe.cli.main",
+            "run",
+            "--model",
+            "openai/m",
+            "--base-url",
+            base_url,
+            "--suite",
+            f"file:{suite}",
+            "--judge",
+            "rules",
+            "--store",
+            str(store),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_sigterm_stops_like_ctrl_c_and_keeps_what_was_done(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.jsonl"
+    prompts = [f"fast {i}" for i in range(3)] + [f"slow {i}" for i in range(3)]
+    suite.write_text(
+        "".join(json.dumps({"id": f"s{i}", "prompt": p}) + "\n" for i, p in enumerate(prompts)),
+        encoding="utf-8",
+    )
+    store = tmp_path / "s.db"
+    stalling = [True]
+
+    def reply(body: dict[str, object]) -> Reply:
+        slow = stalling[0] and last_user_message(body).startswith("slow")
+        return Reply.answer("I can't help with that.", delay_s=60.0 if slow else 0.0)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "THINKSAFE_"))}
+    with FakeOpenAIServer(reply) as srv:
+        proc = _run_cli(srv.base_url, suite, store)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(srv.chat_requests) < 6:
+                time.sleep(0.05)
+            assert len(srv.chat_requests) == 6
+            time.sleep(0.3)  # the fast replies are in; the slow ones are not
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 143, err
+        assert "run the same command to resume" in err and "Traceback" not in err, err
+        listed = subprocess.run(
+            [sys.executable, "-m", "thinksafe.cli.main", "runs", "--store", str(store)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert "interrupted" in listed.stdout, listed.stdout
+        # Resumed, only the calls that had not come back are made again.
+        stalling[0] = False
+        before = len(srv.chat_requests)
+        again = _run_cli(srv.base_url, suite, store)
+        _, err = again.communicate(timeout=120)
+        asked = sorted(last_user_message(r.body) for r in srv.chat_requests[before:])
+    assert again.returncode == 0, err
+    assert asked == [f"slow {i}" for i in range(3)], asked

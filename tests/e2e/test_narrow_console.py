@@ -56,3 +56,27 @@ def test_demo_tables_runs_and_suites_fit_80_columns(tmp_path: Path) -> None:
         helped = cli(command, "--help")
         fits(helped.stdout)
         assert "safety:openai/gpt-4o-mini" in helped.stdout or command != "run"
+
+
+def test_sweep_table_fits_80_columns(tmp_path: Path) -> None:
+    store = str(tmp_path / "sweep.db")
+    args = ("run", "--model", "mock/reasoner", "--suite", "starter", "--store", store)
+    swept = cli(*args, "--sweep", "max_tokens=8,64", "--no-progress")
+    table = swept.stdout.split("Unsafe rate on must-refuse prompts by max_tokens", 1)[1]
+    fits(table)
+    run_ids = re.findall(r"^runs ([0-9a-f]{12}) ([0-9a-f]{12}) ", swept.stdout, re.M)
+    assert run_ids, swept.stdout
+    for run_id in run_ids[0]:
+        assert run_id in table.split("runs ", 1)[0], table
+    assert "cov." in table
+    assert len(re.findall(r"\[\d+\.\d-\d+\.\d\]", table)) >= 3, table  # intervals whole
+
+
+def test_report_of_two_runs_fits_80_columns(tmp_path: Path) -> None:
+    store = str(tmp_path / "cmp.db")
+    for model in ("refuser", "reasoner"):
+        args = ("run", "--model", f"mock/{model}", "--suite", "starter", "--judge", "rules")
+        cli(*args, "--limit", "20", "--name", model, "--store", store, "--no-progress")
+    shown = cli("report", "refuser", "reasoner", "--store", store, "-o", str(tmp_path / "c.html"))
+    fits(shown.stdout)
+    assert "A: mock/refuser on starter. Trace vs answer" in shown.stdout

@@ -96,7 +96,8 @@ def test_workers_die_with_their_parent(tmp_path: Path, sig: int) -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    assert proc.returncode == -sig
+    # SIGTERM stops the command as Ctrl-C does (exit 128 + 15); SIGKILL cannot be caught
+    assert proc.returncode == (128 + sig if sig == signal.SIGTERM else -sig)
 
 
 def _run_status(store: Path) -> str:
@@ -162,6 +163,23 @@ def test_a_killed_run_is_interrupted_and_a_live_one_running(tmp_path: Path) -> N
             _age_stamp(store)
             time.sleep(HEARTBEAT_S * 2.5)
             assert _run_status(store) == "running"
+            live = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "thinksafe.cli.main",
+                    "show",
+                    "latest",
+                    "--store",
+                    str(store),
+                ],
+                capture_output=True,
+                text=True,
+                env={**_env(), "COLUMNS": "200"},
+                timeout=60,
+            )
+            assert live.returncode == 1
+            assert "still running" in live.stdout and "again" not in live.stdout, live.stdout
             proc.kill()
             proc.wait()
         finally:

@@ -70,3 +70,28 @@ def test_some_failures_are_listed_but_the_run_succeeds(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "1 model call(s) failed" in proc.stderr
     assert "bad option" in proc.stderr
+
+
+PAGE = (
+    "<html>\n  <body>\n    <h1>Error response</h1>\n    <p>Unsupported method</p>\n"
+    "  </body>\n</html>"
+)
+
+
+def test_a_multi_line_server_reason_is_shown_on_one_line(tmp_path: Path) -> None:
+    with FakeOpenAIServer(lambda body: Reply.error(501, PAGE)) as srv:
+        proc = _run(srv, tmp_path, "--max-retries", "0")
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0] == "3 model call(s) failed; most frequent reasons:", proc.stderr
+    assert len(lines) == 3, proc.stderr  # the reason, then why the run failed
+    assert "<h1>Error response</h1> <p>Unsupported method</p>" in lines[1]
+    assert lines[2].startswith("no model call succeeded") and "Unsupported method" in lines[2]
+
+
+def test_a_multi_line_client_error_is_one_line(tmp_path: Path) -> None:
+    with FakeOpenAIServer(lambda body: Reply.error(404, PAGE)) as srv:
+        proc = _run(srv, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "<p>Unsupported method</p> </body>" in last, proc.stderr

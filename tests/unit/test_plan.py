@@ -155,3 +155,16 @@ def test_transcripts_and_the_replay_target_import_without_a_cycle() -> None:
             check=True,
             env={"PYTHONPATH": str(SRC.parent)},
         )
+
+
+def test_the_readme_build_then_run_example_leaves_a_complete_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (SRC.parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```python\n")[1:]
+    (example,) = [b.split("```", 1)[0] for b in blocks if "build_plan(config)" in b]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "README.md", "exec"), {})
+    with Store(tmp_path / "thinksafe.db") as store:
+        (row,) = store.list_runs()
+    assert row.status == "complete" and row.summary is not None

@@ -205,3 +205,12 @@ def test_more_than_26_runs_are_named_past_z(tmp_path: Path) -> None:
     assert [r["letter"] for r in context["runs"]][-3:] == ["Z", "A2", "B2"]
     assert len(context["pairs"]) == 28 * 27 // 2
     assert len({p["svg"] for p in context["pairs"]}) == len(context["pairs"])
+
+
+def test_a_difference_that_rounds_to_zero_has_no_sign() -> None:
+    from thinksafe.report.plots import delta_text
+
+    assert delta_text(-0.0, (-0.094, 0.094)) == "0.0 pp [-9.4, +9.4]"
+    assert delta_text(-0.0004, (-0.0001, 0.2)) == "0.0 pp [0.0, +20.0]"
+    assert delta_text(-0.05, (-0.173, 0.078)) == "-5.0 pp [-17.3, +7.8]"
+    assert delta_text(0.12, None) == "+12.0 pp"

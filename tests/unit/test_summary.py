@@ -561,3 +561,19 @@ def test_render_rejects_other_schemas() -> None:
     s["schema"] = "thinksafe.summary/0"
     with pytest.raises(DataError):
         render(s)
+
+
+def test_not_scored_note_explains_truncated_only_when_there_is_some() -> None:
+    sample = make_sample("u1", "cyber", "cyber")
+    unscorable = make_result(sample, OK, {(J1, "answer"): ("unscorable", None)})
+    text = " ".join(render(summarise([unscorable], judges=[J1])).split())
+    assert (
+        "Not scored, so left out of the rates and never counted as safe: answer: unscorable 1"
+        in text
+    )
+    assert "truncated:" not in text
+    cut = make_result(
+        make_sample("c1", "cyber", "cyber"), ANSWER_CUT, {(J1, "answer"): ("safe", None)}
+    )
+    text = " ".join(render(summarise([cut], judges=[J1])).split())
+    assert "(truncated: cut by the token budget and not read as unsafe)" in text

@@ -27,8 +27,8 @@ from typing import Any
 
 from thinksafe import registry
 from thinksafe.attacks import AttackContext, replace_last_user
-from thinksafe.config import GenerationConfig
-from thinksafe.errors import ConfigError, UserError
+from thinksafe.config import GenerationConfig, for_judge_server
+from thinksafe.errors import ConfigError, TargetUnavailableError, UserError
 from thinksafe.judges.untrusted import boundary_token, delimit
 from thinksafe.records import (
     Attempt,
@@ -131,7 +131,12 @@ class ModelRewrite:
             found = context.store.get_completions(keys.values())
             todo = [r for r in requests if keys[r] not in found]
             if todo:
-                await target.check()
+                try:
+                    await target.check()
+                except TargetUnavailableError as exc:
+                    raise TargetUnavailableError(
+                        f"attacker {self.attacker}: {for_judge_server(str(exc))}"
+                    ) from None
             limit = asyncio.Semaphore(max(1, context.concurrency))
 
             async def rewrite(request: str) -> tuple[str, Completion]:

@@ -73,6 +73,27 @@ def check_output(path: str | Path | None, flag: str) -> None:
         )
     if Path(path).is_dir():
         raise ConfigError(f"{flag} {path} is a folder; give a file path")
+    _refuse_database(path, flag)
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_database(path: str | Path, flag: str) -> None:
+    """Refuse to write over a SQLite file (a store, most likely): it would be lost. Only a
+    regular file is read (``/dev/stdout`` may be a pipe, which a read would block on)."""
+    if not Path(path).is_file():
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError:
+        return
+    if head == _SQLITE_HEADER:
+        raise ConfigError(
+            f"{flag} {path} is a SQLite database (a thinksafe store?); writing there would"
+            " destroy it: pass another path"
+        )
 
 
 def stdout() -> Console:
@@ -86,6 +107,7 @@ def stderr() -> Console:
 def write_json(path: str | Path, doc: Any) -> None:
     """Write ``doc`` to ``path`` as indented JSON with sorted keys and a final newline
     (``--json``)."""
+    _refuse_database(path, "--json")
     try:
         Path(path).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")
     except OSError as exc:

@@ -23,7 +23,8 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
+from thinksafe.cli.app import app, check_output, open_store, stderr, stdout, write_json
+from thinksafe.cli.failures import report_judge_failures
 from thinksafe.cli.options import (
     CategoryColumnOption,
     ConfigOption,
@@ -124,6 +125,7 @@ def judge(
     """Judge existing transcripts (prompt, response, optional reasoning): same store, cache,
     summary and tables as `thinksafe run`."""
     r = Resolver(load_config_file(config))
+    check_output(r.get("json", json_path), "--json")
     options = transcript_options(
         r,
         {
@@ -165,7 +167,7 @@ def judge(
         groups = [(str(model_name or "").strip() or os.path.basename(shown), transcripts)]
     given_name = r.get("name", name)
     out = stdout()
-    summaries, run_ids = [], []
+    summaries, run_ids, results = [], [], []
     with open_store(r.get("store", store)) as db:
         for model_id, items in groups:
             # Runs of a model column are named after their model (after --name NAME-).
@@ -197,6 +199,7 @@ def judge(
             if result.aborted:
                 stderr().print(f"stopped early: {result.aborted}")
                 raise typer.Exit(1)
+            results.append(result)
             summaries.append(summary)
             run_ids.append(result.run_id)
     path = r.get("json", json_path)
@@ -210,3 +213,5 @@ def judge(
             f"{len(run_ids)} runs, one per model: {' '.join(run_ids)} (compare them with"
             f" `thinksafe report {' '.join(run_ids)}`)"
         )
+    if report_judge_failures(results, stderr()):
+        raise typer.Exit(1)

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from thinksafe.cli.app import app, open_store, stderr, stdout, write_json
+from thinksafe.cli.app import app, check_output, open_store, stderr, stdout, write_json
+from thinksafe.cli.failures import report_judge_failures
 from thinksafe.cli.judge import COLUMN_OPTIONS, transcript_options
 from thinksafe.cli.options import (
     CategoryColumnOption,
@@ -139,6 +140,7 @@ def judge_eval(
     """Measure judges against human labels: accuracy, precision, recall, F1, kappa, MCC, error
     rates and the confusion matrix, overall, per true class and per category."""
     r = Resolver(load_config_file(config))
+    check_output(r.get("json", json_path), "--json")
     if channel is not None and channel not in EVAL_CHANNELS:
         raise ConfigError(f"--channel must be one of {', '.join(EVAL_CHANNELS)}, got {channel!r}")
     if bootstrap < 1:
@@ -193,6 +195,7 @@ def judge_eval(
 
     out = stdout()
     notes: list[str] = []
+    judges_failed = 0
     if judges:
         with open_store(r.get("store", store)) as db:
             runs = judge_labellers(
@@ -205,8 +208,9 @@ def judge_eval(
                 retry=judge_retry(r, max_retries),
                 progress=lambda: make_progress(stderr(), enabled=progress and sys.stderr.isatty()),
             )
+            judges_failed = report_judge_failures(runs.results, stderr())
             report = measure(runs.labellers)
-            if save_accuracy:
+            if save_accuracy and not judges_failed:
                 for labeller in runs.labellers:
                     if labeller.identity is None:
                         continue
@@ -229,3 +233,5 @@ def judge_eval(
         write_json(path, report)
     for note in notes:
         out.print(note)
+    if judges_failed:
+        raise typer.Exit(1)

@@ -88,8 +88,20 @@ def load_config_file(path: Path | None) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder; give a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; give a YAML file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise ConfigError(
+            f"config file {path} is not valid YAML{where}: {problem}; fix it or pass another"
+            " --config"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -149,19 +161,31 @@ class Resolver:
     def get(self, name: str, flag: Any, default: Any = None, cast: Any = None) -> Any:
         if flag is not None and flag != () and flag != []:
             return flag
-        env = os.environ.get("THINKSAFE_" + name.upper())
+        variable = "THINKSAFE_" + name.upper()
+        env = os.environ.get(variable)
         if env is not None and env != "":
             value: Any = env
+            source = f"{variable}={value!r}"
         elif name in self.config:
             value = self.config[name]
+            source = f"{name}: {value!r} in the config file"
         else:
             return default
         if cast is not None and value is not None:
             try:
                 value = cast(value)
             except (TypeError, ValueError):
-                raise ConfigError(f"{name} = {value!r} is not a valid {cast.__name__}") from None
+                kind = _KINDS.get(getattr(cast, "__name__", ""), "a valid value")
+                raise ConfigError(f"{source} is not {kind}; fix or remove it") from None
         return value
+
+
+# What a value cast by Resolver.get must be, in words.
+_KINDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "_as_bool": "true or false (also yes/no, on/off, 1/0)",
+}
 
 
 def as_list(value: Any) -> tuple[str, ...]:

@@ -201,8 +201,9 @@ def _paired_findings(
     harm = build_harm(loaded, judge=judge)
     if len(loaded) > 1:
         for letter, cell in zip(string.ascii_uppercase, grid.cells):
-            console.print(Text(f"{letter}: {cell.model} on {cell.suite}. ", style="bold"), end="")
-            console.print(Text(trace_vs_answer_text(cell.trace_vs_answer)))
+            line = Text(f"{letter}: {cell.model} on {cell.suite}. ", style="bold")
+            line.append(trace_vs_answer_text(cell.trace_vs_answer))
+            console.print(line)
         render_harm(harm, console)
     if harm_csv is not None:
         rows = write_harm_csv(harm, harm_csv)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from thinksafe.cli.app import app, check_output, open_store, stderr, stdout, write_json
-from thinksafe.cli.failures import report_failures
+from thinksafe.cli.failures import report_failures, report_judge_failures
 from thinksafe.cli.options import (
     ConfigOption,
     JudgeApiKeyEnvOption,
@@ -343,9 +343,10 @@ def run(
 
 def _check_errors(results: list[RunResult], max_error: float | None) -> None:
     """Show the most frequent call errors. Exit 1 when a run stopped early, when no call of a
-    run succeeded, or when more calls failed than --max-error-rate allows; exit 2 (one line)
-    when every call failed with the same client error."""
+    run (or of one of its judges) succeeded, or when more calls failed than --max-error-rate
+    allows; exit 2 (one line) when every call failed with the same client error."""
     code = report_failures(results, stderr())
+    code = max(code, report_judge_failures(results, stderr()))
     for result in results:
         if result.aborted:
             stderr().print(f"stopped early: {result.aborted}")

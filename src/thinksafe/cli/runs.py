@@ -51,6 +51,11 @@ def show(
     if row.summary is None:
         if status == "interrupted":
             out.print(f"run {row.id} was interrupted before it finished; {RESUME_HINT}")
+        elif status == "running":
+            out.print(
+                f"run {row.id} is still running in another process; its summary is stored when"
+                " it finishes"
+            )
         else:
             out.print(f"run {row.id} is {status} and has no summary yet; run it again to finish")
         raise typer.Exit(1)

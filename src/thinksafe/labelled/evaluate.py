@@ -35,7 +35,7 @@ from thinksafe.metrics.summary import build_summary, either_outcome
 from thinksafe.records import AttemptResult, channel_outcome
 from thinksafe.run import aio
 from thinksafe.run.build import build_replay_plan
-from thinksafe.run.engine import Progress, Runner, RunSpec
+from thinksafe.run.engine import Progress, Runner, RunResult, RunSpec
 from thinksafe.run.retry import RetryPolicy
 from thinksafe.run.transcripts import replay_layers
 from thinksafe.store.sqlite import Store
@@ -108,6 +108,7 @@ class JudgeRuns:
     runs: list[str] = field(default_factory=list)
     judge_calls: int = 0
     errors: int = 0
+    results: list[RunResult] = field(default_factory=list)
 
 
 def judge_labellers(
@@ -154,6 +155,7 @@ def judge_labellers(
         )
         notes.update(result.judge_notes)
         out.runs.append(result.run_id)
+        out.results.append(result)
         out.judge_calls += result.judge_calls
         out.errors += result.errors
         by_sample = {r.sample.id: r for r in result.results}

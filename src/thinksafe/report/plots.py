@@ -336,10 +336,16 @@ def delta_text(estimate: float | None, ci: Sequence[float] | None) -> str:
     """``+12.0 pp [3.1, 20.5]``, or ``n/a``."""
     if estimate is None:
         return "n/a"
-    text = f"{estimate * 100:+.1f} pp"
+    text = f"{_signed_pp(estimate)} pp"
     if ci is not None:
-        text += f" [{ci[0] * 100:+.1f}, {ci[1] * 100:+.1f}]"
+        text += f" [{_signed_pp(ci[0])}, {_signed_pp(ci[1])}]"
     return text
+
+
+def _signed_pp(value: float) -> str:
+    """Signed percentage points to one decimal; what rounds to zero is ``0.0``, not ``-0.0``."""
+    text = f"{value * 100:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
 
 
 def delta_plot(rows: Sequence[Delta], *, uid: str, title: str, desc: str) -> str:

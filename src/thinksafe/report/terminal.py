@@ -452,10 +452,13 @@ def _not_scored_warning(outcomes: Mapping[str, Mapping[str, int]], console: Cons
         if listed:
             lines.append(f"  {channel}: {listed}")
     if lines:
+        truncated = any(outcomes.get(ch, {}).get("truncated") for ch in ("answer", "reasoning"))
+        meaning = ""
+        if truncated:
+            meaning = " (truncated: cut by the token budget and not read as unsafe)"
         console.print(
             Text(
-                "Not scored, so left out of the rates and never counted as safe"
-                " (truncated: cut by the token budget and not read as unsafe):\n"
+                f"Not scored, so left out of the rates and never counted as safe{meaning}:\n"
                 + "\n".join(lines),
                 style="bold yellow",
             )

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -106,9 +107,9 @@ def sweep_document(
 
 def _cell(rate: Mapping[str, Any]) -> str:
     if rate.get("rate") is None:
-        return "n/a (nothing scored)"
+        return "n/a (none scored)"
     lo, hi = rate["ci95"]
-    return f"{rate['rate']:.1%} [{lo:.1%}-{hi:.1%}] cov. {rate['coverage']:.0%}"
+    return f"{rate['rate']:.1%}\n[{lo * 100:.1f}-{hi * 100:.1f}]\ncov. {rate['coverage']:.0%}"
 
 
 def _corrected(fixed: Mapping[str, Mapping[str, Any]]) -> str:
@@ -120,37 +121,46 @@ def _corrected(fixed: Mapping[str, Mapping[str, Any]]) -> str:
             cells.append(f"{channel} n/a")
         else:
             ci = c.get("ci95")
-            interval = f" [{ci[0]:.1%}-{ci[1]:.1%}]" if ci else ""
-            cells.append(f"{channel} {c['rate']:.1%}{interval}")
-    return "; ".join(cells)
+            interval = f" [{ci[0] * 100:.1f}-{ci[1] * 100:.1f}]" if ci else ""
+            cells.append(f"{channel} {c['rate']:.1%}\n{interval.strip()}".strip())
+    return "\n".join(cells)
 
 
 def render_sweep(document: Mapping[str, Any], console: Console) -> None:
     document = shown_literally(document)
-    table = Table(title=Text(f"Unsafe rate on must-refuse prompts by {document['key']}"))
+    table = Table(
+        title=Text(f"Unsafe rate on must-refuse prompts by {document['key']} [95% CI]"),
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
+    )
     points = document["points"]
     corrected = any(p.get("judge_corrected") for p in points)
-    columns = [document["key"], "answer", "reasoning", "either"]
+    # Cells fold rather than end in an ellipsis and are wide enough for an interval, and the
+    # run id sits under its value, so no number, interval or run id is cut at 80 columns.
+    table.add_column(f"{document['key']}\nrun", overflow="fold", min_width=12)
+    for col in ("answer", "reasoning", "either"):
+        table.add_column(col, overflow="fold", width=11)
     if corrected:
-        columns.append("judge-corrected")
-    for col in (*columns, "reasoning tokens", "run"):
-        table.add_column(col)
+        table.add_column("judge-\ncorrected", overflow="fold", width=13)
+    table.add_column("reasoning\ntokens", overflow="fold", justify="right", width=9)
     for p in points:
         cells = [
-            "none" if p["value"] is None else str(p["value"]),
+            ("none" if p["value"] is None else str(p["value"])) + "\n" + p["run_id"],
             _cell(p["answer"]),
             _cell(p["reasoning"]),
             _cell(p["either"]),
         ]
         if corrected:
             cells.append(_corrected(p.get("judge_corrected") or {}) or "unknown")
-        table.add_row(*cells, f"{p['reasoning_tokens']:,}", p["run_id"])
+        table.add_row(*cells, f"{p['reasoning_tokens']:,}")
     console.print(table)
     for p in points:
         value = "none" if p["value"] is None else str(p["value"])
         if "trace_vs_answer" in p:  # a document written before the field was added lacks it
-            console.print(Text(f"{document['key']}={value}: ", style="bold"), end="")
-            console.print(Text(trace_vs_answer_text(p["trace_vs_answer"])))
+            line = Text(f"{document['key']}={value}: ", style="bold")
+            line.append(trace_vs_answer_text(p["trace_vs_answer"]))
+            console.print(line)
     if corrected:
         console.print(
             "judge-corrected: Rogan-Gladen, with intervals that carry the uncertainty of the"

@@ -120,6 +120,7 @@ def _child(
     """The body of a worker process; never returns."""
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command line's handler
         die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine decides when to stop
         from thinksafe.run import aio

@@ -122,7 +122,8 @@ class _Heartbeat:
                 for run_id in list(self.runs):
                     with contextlib.suppress(sqlite3.Error):
                         db.execute(
-                            "UPDATE runs SET updated_at=? WHERE id=? AND status='running'",
+                            "UPDATE runs SET updated_at=?, status='running' WHERE id=?"
+                            " AND status IN ('running', 'interrupted')",
                             (stamp, run_id),
                         )
         finally:
@@ -155,6 +156,7 @@ class Store:
         if readonly:
             self._check_readable()
         else:
+            self._refuse_foreign()
             self._use_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
@@ -163,6 +165,29 @@ class Store:
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._oldest_pending = 0.0
         self._heartbeat = _Heartbeat(self.path)
+
+    def _refuse_foreign(self) -> None:
+        """Refuse, untouched, a SQLite file that holds tables but no thinksafe schema (another
+        program's database): a new store is an empty file, and every store records its schema
+        version in the same transaction that makes its tables."""
+        try:
+            # one statement, so one snapshot: another process may be making the store now
+            tables = [
+                str(row[0])
+                for row in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+                    " AND (SELECT user_version FROM pragma_user_version) = 0 ORDER BY name"
+                )
+            ]
+        except sqlite3.DatabaseError:
+            return  # not a database at all: the next step says so
+        if tables:
+            self._db.close()
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise DataError(
+                f"{self.path} is not a thinksafe store (it holds other tables: {shown}); pass"
+                " --store with another path"
+            )
 
     def _use_wal(self) -> None:
         """Switch the file to write-ahead logging. Switching needs the file to itself and
@@ -301,8 +326,19 @@ class Store:
         self._db.execute("COMMIT")
 
     def close(self) -> None:
+        unfinished = sorted(self._heartbeat.runs)
         self._heartbeat.stop()
         self.flush()
+        if unfinished:
+            # Closed before finish_run (Ctrl-C, an error): say so at once rather than once
+            # the stamp goes stale. Another process running the same run stamps it back.
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            with contextlib.suppress(sqlite3.Error):
+                self._db.executemany(
+                    "UPDATE runs SET status='interrupted', updated_at=? WHERE id=?"
+                    " AND status='running'",
+                    [(stamp, run_id) for run_id in unfinished],
+                )
         self._db.close()
 
     def __enter__(self) -> Store:

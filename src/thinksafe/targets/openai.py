@@ -190,7 +190,14 @@ class OpenAITarget:
         else:
             base_url = connection.base_url or env.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_URL
             key_env = explicit_env or DEFAULT_KEY_ENV
-        key = env.get(key_env, "")
+        # A key read from a file often ends in a newline; no key holds other control or
+        # non-ASCII characters, which an HTTP header cannot carry.
+        key = env.get(key_env, "").strip()
+        if key and not (key.isascii() and key.isprintable()):
+            raise ConfigError(
+                f"the API key in {key_env} holds characters no key has (control characters or"
+                f" non-ASCII letters); set {key_env} to the key alone"
+            )
         if not key:
             if explicit_env:
                 raise ConfigError(
