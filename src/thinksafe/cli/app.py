@@ -62,10 +62,13 @@ def open_existing_store(flag: Path | None) -> Store:
     return store
 
 
-def check_output(path: str | Path | None, flag: str) -> None:
-    """Refuse an output file whose folder does not exist before any work is done."""
+def check_output(path: object, flag: str) -> None:
+    """Refuse an output file whose folder does not exist before any work is done (and a
+    value from a config file that is not a path)."""
     if path is None:
         return
+    if not isinstance(path, (str, Path)):
+        raise ConfigError(f"{flag}: give a file path, not {path!r}")
     folder = Path(path).parent
     if not folder.is_dir():
         raise ConfigError(
