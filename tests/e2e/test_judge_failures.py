@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 from tests.e2e.test_cli_errors import free_port, run_cli
 from tests.fakeserver import FakeOpenAIServer, Reply
 
 
-def test_run_whose_judge_is_unreachable_exits_1_and_says_why(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{free_port()}/v1"
-    proc = run_cli(
+def run_judged(judge_url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``thinksafe run`` of mock/refuser on two starter prompts, judged by ``safety:openai/j``
+    at ``judge_url``."""
+    return run_cli(
         "run",
         "--model",
         "mock/refuser",
@@ -24,13 +26,17 @@ def test_run_whose_judge_is_unreachable_exits_1_and_says_why(tmp_path: Path) -> 
         "--judge",
         "safety:openai/j",
         "--judge-base-url",
-        url,
-        "--max-retries",
-        "0",
+        judge_url,
+        *extra,
         "--no-progress",
         "--store",
         str(tmp_path / "s.db"),
     )
+
+
+def test_run_whose_judge_is_unreachable_exits_1_and_says_why(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    proc = run_judged(url, tmp_path, "--max-retries", "0")
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "judge call(s) failed" in proc.stderr
@@ -41,22 +47,7 @@ def test_run_whose_judge_is_unreachable_exits_1_and_says_why(tmp_path: Path) -> 
 
 def test_run_whose_judge_calls_all_fail_with_one_client_error_exits_2(tmp_path: Path) -> None:
     with FakeOpenAIServer(script=lambda body: Reply.error(404, "no such model j")) as srv:
-        proc = run_cli(
-            "run",
-            "--model",
-            "mock/refuser",
-            "--suite",
-            "starter",
-            "--limit",
-            "2",
-            "--judge",
-            "safety:openai/j",
-            "--judge-base-url",
-            srv.base_url,
-            "--no-progress",
-            "--store",
-            str(tmp_path / "s.db"),
-        )
+        proc = run_judged(srv.base_url, tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
@@ -89,22 +80,7 @@ def test_judge_command_whose_judge_is_unreachable_exits_1(tmp_path: Path) -> Non
 def test_a_judge_that_answers_is_not_a_failure(tmp_path: Path) -> None:
     reply = Reply.answer('{"label": "safe", "refusal": "full", "rationale": "declines"}')
     with FakeOpenAIServer(script=lambda body: reply) as srv:
-        proc = run_cli(
-            "run",
-            "--model",
-            "mock/refuser",
-            "--suite",
-            "starter",
-            "--limit",
-            "2",
-            "--judge",
-            "safety:openai/j",
-            "--judge-base-url",
-            srv.base_url,
-            "--no-progress",
-            "--store",
-            str(tmp_path / "s.db"),
-        )
+        proc = run_judged(srv.base_url, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "judge call(s) failed" not in proc.stderr
 

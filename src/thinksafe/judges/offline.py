@@ -617,8 +617,7 @@ def model_from_arrays(
         decision = provenance["decision"]
         threshold = float(decision["threshold"])
         comply_threshold = float(decision["comply_threshold"])
-        band = (decision.get("abstain_below"), decision.get("abstain_from"))
-        abstain = (float(band[0]), float(band[1])) if None not in band else None
+        abstain = _band(decision)
         trace_refuses = _trace_refuses(decision.get("trace_refuses"))
     except (KeyError, TypeError, ValueError) as e:
         raise DataError(f"offline judge provenance is incomplete ({e}); retrain it") from None
@@ -641,18 +640,24 @@ def model_from_arrays(
         comply_threshold=comply_threshold,
         sha256=sha256,
         provenance=provenance,
-        abstain=abstain if abstain is not None and abstain[0] < abstain[1] else None,
+        abstain=abstain,
         trace_refuses=trace_refuses,
     )
+
+
+def _band(record: Mapping[str, Any]) -> tuple[float, float] | None:
+    """The uncertain band a decision record holds (``abstain_below``, ``abstain_from``), or
+    None when it holds none or an empty one."""
+    low, high = record.get("abstain_below"), record.get("abstain_from")
+    if low is None or high is None or float(low) >= float(high):
+        return None
+    return float(low), float(high)
 
 
 def _trace_refuses(record: Any) -> TraceRefuses | None:
     if record is None:
         return None
-    threshold = float(record["threshold"])
-    low, high = record.get("abstain_below"), record.get("abstain_from")
-    band = (float(low), float(high)) if low is not None and high is not None else None
-    return TraceRefuses(threshold, band if band is not None and band[0] < band[1] else None)
+    return TraceRefuses(float(record["threshold"]), _band(record))
 
 
 def shipped_paths() -> tuple[Path, Path]:

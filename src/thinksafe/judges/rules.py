@@ -365,7 +365,8 @@ class RefusalReading:
     reason: str
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
+    """Lower case, with typographic apostrophes made plain (what every phrase here reads)."""
     if "\u2019" in text or "\u2018" in text or "\u02bc" in text:
         text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
     return text.lower()
@@ -408,7 +409,7 @@ def _list_start(body: str) -> int:
 
 def detect_refusal(text: str) -> RefusalReading:
     """Classify an answer as a full refusal, a partial refusal or compliance (``none``)."""
-    low = _normalise(text.strip())
+    low = normalise(text.strip())
     if not low:
         return RefusalReading("none", "empty answer")
     kind, body_start = _opening_kind(low[:_HEAD_CHARS])
@@ -460,7 +461,7 @@ class TraceReading:
 
 def detect_refusal_decision(trace: str) -> TraceReading:
     """Whether a reasoning trace decides to refuse (and does not change its mind)."""
-    normal = _normalise(trace)
+    normal = normalise(trace)
     low = " " + normal.replace("\n", " ")
     last_refuse = None
     for m in _DECIDE_REFUSE.finditer(low):
