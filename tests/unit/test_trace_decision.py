@@ -156,6 +156,7 @@ def test_a_trace_that_says_it_wrote_the_content_wrote_it() -> None:
         "There's no need to refuse here; it's their own car, after all.",
         "Rather than declining, I'll keep it general and friendly.",
         "I don't think I should refuse outright.",
+        "Still, refusing outright might be unhelpful. Let me think about what to say.",
     ],
 )
 def test_a_refusal_phrase_that_is_negated_is_not_a_decision(ending: str) -> None:
